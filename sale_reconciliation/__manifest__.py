@@ -1,0 +1,25 @@
+{
+    "name": "Sales Reconciliation",
+    "summary": "Reconcile what was ordered, delivered, invoiced and paid "
+    "with each customer (对账)",
+    "version": "18.0.1.0.0",
+    "category": "Sales",
+    "website": "https://github.com/sale-reconciliation/sale_reconciliation",
+    "author": "Sale Reconciliation Team",
+    "maintainers": [],
+    "license": "LGPL-3",
+    "development_status": "Alpha",
+    "depends": ["sale_management", "account"],
+    "data": [
+        "security/sale_reconciliation_groups.xml",
+        "views/sale_order_views.xml",
+        "views/account_move_views.xml",
+        "views/account_payment_views.xml",
+        "views/res_groups_views.xml",
+        "views/sale_reconciliation_menus.xml",
+    ],
+    "pre_init_hook": "pre_init_hook",
+    "post_init_hook": "post_init_hook",
+    "installable": True,
+    "application": True,
+}

@@ -1,0 +1,94 @@
+from odoo import api, fields, models
+
+# Payments in these states have no effect on the customer's balance.
+INACTIVE_PAYMENT_STATES = ("draft", "canceled", "rejected")
+
+
+class AccountPayment(models.Model):
+    _inherit = "account.payment"
+
+    reconciliation_state = fields.Selection(
+        selection=[
+            ("none", "Nothing to Reconcile"),
+            ("unmatched", "Unmatched"),
+            ("partial", "Partially Matched"),
+            ("matched", "Matched"),
+        ],
+        string="Reconciliation Status",
+        compute="_compute_reconciliation",
+        store=True,
+        index=True,
+        copy=False,
+        help="How much of a customer payment is allocated to invoices or "
+        "credit notes:\n"
+        "- Unmatched: posted, nothing allocated;\n"
+        "- Partially Matched: part of it is allocated;\n"
+        "- Matched: all of it is allocated.\n"
+        "Draft and cancelled payments, and vendor payments, have nothing to "
+        "reconcile.",
+    )
+    reconciliation_amount_unallocated = fields.Monetary(
+        string="Unallocated Amount",
+        currency_field="currency_id",
+        compute="_compute_reconciliation",
+        store=True,
+        copy=False,
+        help="Part of the payment, in its currency, not yet matched with "
+        "an invoice or a credit note.",
+    )
+
+    # -------------------------------------------------------------------------
+    # COMPUTE METHODS
+    # -------------------------------------------------------------------------
+
+    @api.depends(
+        "partner_type",
+        "state",
+        "amount",
+        "currency_id",
+        "invoice_ids",
+        "move_id.line_ids.account_id",
+        "move_id.line_ids.amount_residual",
+        "move_id.line_ids.amount_residual_currency",
+    )
+    def _compute_reconciliation(self):
+        for payment in self:
+            if (
+                payment.partner_type != "customer"
+                or payment.state in INACTIVE_PAYMENT_STATES
+            ):
+                payment.reconciliation_state = "none"
+                payment.reconciliation_amount_unallocated = 0.0
+                continue
+            unallocated = payment._get_reconciliation_unallocated_amount()
+            currency = payment.currency_id
+            if currency.is_zero(unallocated):
+                state = "matched"
+            elif currency.compare_amounts(unallocated, payment.amount) >= 0:
+                state = "unmatched"
+            else:
+                state = "partial"
+            payment.reconciliation_state = state
+            payment.reconciliation_amount_unallocated = unallocated
+
+    # -------------------------------------------------------------------------
+    # HELPERS
+    # -------------------------------------------------------------------------
+
+    def _get_reconciliation_unallocated_amount(self):
+        """Amount of this posted payment, in its currency, still open on the
+        customer's receivable account."""
+        self.ensure_one()
+        if not self.move_id:
+            # Without a journal entry (Odoo Enterprise can skip it), the
+            # payment is allocated to the invoices it was registered for.
+            if self.invoice_ids.filtered(lambda m: m.is_sale_document()):
+                return 0.0
+            return self.amount
+        _liquidity, counterparts, _writeoff = self._seek_for_lines()
+        open_lines = counterparts.filtered(lambda line: line.account_id.reconcile)
+        if self.currency_id == self.company_id.currency_id:
+            residual = sum(open_lines.mapped("amount_residual"))
+        else:
+            residual = sum(open_lines.mapped("amount_residual_currency"))
+        return abs(residual)

@@ -1,0 +1,452 @@
+from odoo import _, api, fields, models
+from odoo.tools import float_compare, float_is_zero, format_amount, formatLang
+
+from .account_move import CUSTOMER_MOVE_TYPES
+
+RECONCILIATION_DEPENDENCIES = (
+    "state",
+    "currency_id",
+    "order_line.display_type",
+    "order_line.is_downpayment",
+    "order_line.product_id.type",
+    "order_line.product_id.invoice_policy",
+    "order_line.product_uom",
+    "order_line.product_uom_qty",
+    "order_line.qty_delivered",
+    "order_line.price_unit",
+    "order_line.discount",
+    "order_line.invoice_lines.parent_state",
+    "order_line.invoice_lines.quantity",
+    "order_line.invoice_lines.product_uom_id",
+    "order_line.invoice_lines.price_unit",
+    "order_line.invoice_lines.discount",
+    "order_line.invoice_lines.price_total",
+    "order_line.invoice_lines.move_id.amount_total",
+    "order_line.invoice_lines.move_id.amount_residual",
+    # What is left of the payments matched with the order's invoices: an
+    # overpayment stays open on the payment, not on the invoice.
+    "order_line.invoice_lines.move_id.line_ids.matched_credit_ids"
+    ".credit_move_id.amount_residual_currency",
+    "order_line.invoice_lines.move_id.line_ids.matched_debit_ids"
+    ".debit_move_id.amount_residual_currency",
+)
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    reconciliation_state = fields.Selection(
+        selection=[
+            ("none", "Nothing to Reconcile"),
+            ("open", "Open"),
+            ("mismatch", "Mismatch"),
+            ("reconciled", "Reconciled"),
+        ],
+        string="Reconciliation Status",
+        compute="_compute_reconciliation",
+        store=True,
+        index=True,
+        copy=False,
+        help="Where the order stands between what was ordered, delivered, "
+        "invoiced and paid:\n"
+        "- Open: something is still to deliver, invoice or collect;\n"
+        "- Mismatch: goods and money disagree (see the reasons);\n"
+        "- Reconciled: every line delivered = invoiced (net of credit notes) "
+        "= ordered, and the invoices are fully paid.\n"
+        "Quotations and cancelled orders have nothing to reconcile.",
+    )
+    reconciliation_amount_invoiced = fields.Monetary(
+        string="Invoiced (Net)",
+        compute="_compute_reconciliation",
+        store=True,
+        copy=False,
+        help="Posted customer invoices of this order, less its posted credit "
+        "notes, taxes included, in the order's currency.",
+    )
+    reconciliation_amount_paid = fields.Monetary(
+        string="Paid",
+        compute="_compute_reconciliation",
+        store=True,
+        copy=False,
+        help="What the customer paid on this order's invoices, net of what was "
+        "refunded on its credit notes, in the order's currency.",
+    )
+    reconciliation_amount_due = fields.Monetary(
+        string="Due",
+        compute="_compute_reconciliation",
+        store=True,
+        copy=False,
+        help="Invoiced (net) less paid. Negative when the customer paid more "
+        "than was invoiced.",
+    )
+    reconciliation_mismatch_reasons = fields.Text(
+        string="Mismatch Reasons",
+        compute="_compute_reconciliation_mismatch_reasons",
+        # The reasons read the order's invoices and payments, which a
+        # salesperson may see the order of without reading its accounting.
+        compute_sudo=True,
+        help="Why goods and money disagree on this order, one reason a line.",
+    )
+
+    # -------------------------------------------------------------------------
+    # COMPUTE METHODS
+    # -------------------------------------------------------------------------
+
+    @api.depends(*RECONCILIATION_DEPENDENCIES)
+    def _compute_reconciliation(self):
+        confirmed = self.filtered(lambda order: order.state == "sale")
+        (self - confirmed).update(
+            {
+                "reconciliation_state": "none",
+                "reconciliation_amount_invoiced": 0.0,
+                "reconciliation_amount_paid": 0.0,
+                "reconciliation_amount_due": 0.0,
+            }
+        )
+        for order in confirmed:
+            analysis = order._get_reconciliation_analysis()
+            order.update(
+                {
+                    "reconciliation_state": analysis["state"],
+                    "reconciliation_amount_invoiced": analysis["invoiced"],
+                    "reconciliation_amount_paid": analysis["paid"],
+                    "reconciliation_amount_due": analysis["invoiced"]
+                    - analysis["paid"],
+                }
+            )
+
+    @api.depends(*RECONCILIATION_DEPENDENCIES)
+    @api.depends_context("lang")
+    def _compute_reconciliation_mismatch_reasons(self):
+        for order in self:
+            if order.state != "sale":
+                order.reconciliation_mismatch_reasons = False
+                continue
+            mismatches = order._get_reconciliation_analysis()["mismatches"]
+            order.reconciliation_mismatch_reasons = (
+                "\n".join(mismatches) if mismatches else False
+            )
+
+    # -------------------------------------------------------------------------
+    # BUSINESS METHODS
+    # -------------------------------------------------------------------------
+
+    def _get_reconciliation_analysis(self):
+        """Compare what this confirmed order ordered, delivered, invoiced and
+        collected.
+
+        Only posted customer invoices and credit notes count. Reads go through
+        the ORM's prefetching, so a batch of orders costs a few queries, not a
+        few per order.
+
+        :return: dict with ``state``, ``invoiced`` and ``paid`` (order
+            currency) and ``mismatches`` (translated reasons, one per issue)
+        """
+        self.ensure_one()
+        lines = self.order_line.filtered(lambda line: not line.display_type)
+        product_lines = lines.filtered(
+            lambda line: not line.is_downpayment and line.product_id.type != "combo"
+        )
+        posted_invoice_lines = lines.invoice_lines.filtered(
+            lambda aml: aml.parent_state == "posted"
+            and aml.move_id.move_type in CUSTOMER_MOVE_TYPES
+        )
+        invoiced_qty = {
+            line: line._get_reconciliation_invoiced_qty(posted_invoice_lines)
+            for line in lines
+        }
+        invoiced, paid = self._get_reconciliation_amounts(posted_invoice_lines)
+
+        mismatches = []
+        over_invoiced = self.env["sale.order.line"]
+        # 1. Invoiced more than delivered, for products invoiced on delivery.
+        for line in product_lines:
+            if line.product_id.invoice_policy != "delivery":
+                continue
+            if line._reconciliation_compare_qty(
+                invoiced_qty[line], line.qty_delivered
+            ) > 0:
+                over_invoiced |= line
+                mismatches.append(
+                    _(
+                        "%(line)s: invoiced %(invoiced)s but only %(delivered)s "
+                        "delivered (invoiced on delivered quantities).",
+                        line=line._get_reconciliation_label(),
+                        invoiced=line._format_reconciliation_qty(invoiced_qty[line]),
+                        delivered=line._format_reconciliation_qty(line.qty_delivered),
+                    )
+                )
+        # 2. Invoice lines priced differently from their order line.
+        for line in product_lines:
+            mismatches += line._get_reconciliation_price_mismatches(
+                posted_invoice_lines
+            )
+        # 3. More paid than invoiced.
+        if self.currency_id.compare_amounts(paid, invoiced) > 0:
+            mismatches.append(
+                _(
+                    "Overpayment: %(paid)s paid on the order's invoices, more than "
+                    "the %(invoiced)s invoiced net of credit notes.",
+                    paid=format_amount(self.env, paid, self.currency_id),
+                    invoiced=format_amount(self.env, invoiced, self.currency_id),
+                )
+            )
+        # 4. Everything delivered and invoiced, yet the quantities differ.
+        fully_delivered = all(
+            line._reconciliation_compare_qty(
+                line._get_reconciliation_delivered_qty(), line.product_uom_qty
+            )
+            >= 0
+            for line in product_lines
+        )
+        fully_invoiced = all(
+            line._reconciliation_compare_qty(
+                invoiced_qty[line], line._get_reconciliation_qty_to_invoice_target()
+            )
+            >= 0
+            for line in product_lines
+        )
+        if product_lines and fully_delivered and fully_invoiced:
+            for line in product_lines - over_invoiced:
+                delivered = line._get_reconciliation_delivered_qty()
+                if line._reconciliation_compare_qty(invoiced_qty[line], delivered):
+                    mismatches.append(
+                        _(
+                            "%(line)s: fully delivered and invoiced, but "
+                            "%(invoiced)s invoiced against %(delivered)s "
+                            "delivered.",
+                            line=line._get_reconciliation_label(),
+                            invoiced=line._format_reconciliation_qty(
+                                invoiced_qty[line]
+                            ),
+                            delivered=line._format_reconciliation_qty(delivered),
+                        )
+                    )
+
+        if mismatches:
+            state = "mismatch"
+        elif self._is_reconciliation_complete(
+            lines, product_lines, invoiced_qty, invoiced, paid
+        ):
+            state = "reconciled"
+        else:
+            state = "open"
+        return {
+            "state": state,
+            "invoiced": invoiced,
+            "paid": paid,
+            "mismatches": mismatches,
+        }
+
+    def _is_reconciliation_complete(
+        self, lines, product_lines, invoiced_qty, invoiced, paid
+    ):
+        """Every line delivered = invoiced = ordered, down payments deducted
+        again, no draft invoice pending, and the invoices fully paid."""
+        self.ensure_one()
+        if not product_lines:
+            return False
+        for line in product_lines:
+            ordered = line.product_uom_qty
+            if line._reconciliation_compare_qty(invoiced_qty[line], ordered):
+                return False
+            delivered = line._get_reconciliation_delivered_qty()
+            if line._reconciliation_compare_qty(delivered, ordered):
+                return False
+        for line in lines - product_lines:
+            if line.is_downpayment and line._reconciliation_compare_qty(
+                invoiced_qty[line], 0.0
+            ):
+                return False
+        customer_invoice_lines = lines.invoice_lines.filtered(
+            lambda aml: aml.move_id.move_type in CUSTOMER_MOVE_TYPES
+        )
+        if any(aml.parent_state == "draft" for aml in customer_invoice_lines):
+            return False
+        moves = customer_invoice_lines.filtered(
+            lambda aml: aml.parent_state == "posted"
+        ).move_id
+        if any(not move.currency_id.is_zero(move.amount_residual) for move in moves):
+            return False
+        return self.currency_id.is_zero(invoiced - paid)
+
+    def _get_reconciliation_amounts(self, posted_invoice_lines):
+        """Invoiced (net of credit notes) and paid amounts of this order, in
+        its currency.
+
+        An invoice that also bills other orders counts for the share of its
+        lines that belong to this order. What is left open on a payment that
+        was matched only with this order's invoices counts as paid too: that
+        is how an overpayment shows.
+        """
+        self.ensure_one()
+        own_lines = posted_invoice_lines.filtered(
+            lambda aml: aml.sale_line_ids & self.order_line
+        )
+        invoiced = paid = 0.0
+        whole_moves = self.env["account.move"]
+        for move in own_lines.move_id:
+            sign = -1 if move.move_type == "out_refund" else 1
+            move_product_lines = move.invoice_line_ids.filtered(
+                lambda aml: aml.display_type == "product"
+            )
+            move_own_lines = move_product_lines & own_lines
+            if move_own_lines == move_product_lines:
+                share = 1.0
+                whole_moves |= move
+            else:
+                total = sum(move_product_lines.mapped("price_total"))
+                share = sum(move_own_lines.mapped("price_total")) / total if total else 0
+            amount_total = self._reconciliation_convert(
+                move.amount_total, move.currency_id, move.invoice_date or move.date
+            )
+            amount_residual = self._reconciliation_convert(
+                move.amount_residual, move.currency_id, move.invoice_date or move.date
+            )
+            invoiced += sign * share * amount_total
+            paid += sign * share * (amount_total - amount_residual)
+        paid += self._get_reconciliation_unallocated_payments(whole_moves)
+        return (
+            self.currency_id.round(invoiced),
+            self.currency_id.round(paid),
+        )
+
+    def _get_reconciliation_unallocated_payments(self, moves):
+        """Amount left open on the payments matched exclusively with ``moves``
+        (signed: what the customer paid in excess, less what was refunded in
+        excess), in the order's currency."""
+        self.ensure_one()
+        receivable_lines = moves.line_ids.filtered(
+            lambda aml: aml.account_id.account_type == "asset_receivable"
+        )
+        counterpart_lines = (
+            receivable_lines.matched_credit_ids.credit_move_id
+            | receivable_lines.matched_debit_ids.debit_move_id
+        )
+        excess = 0.0
+        for payment_move in counterpart_lines.move_id:
+            if payment_move.is_invoice(include_receipts=True):
+                continue
+            payment_lines = payment_move.line_ids.filtered(
+                lambda aml: aml.account_id.account_type == "asset_receivable"
+            )
+            matched_moves = (
+                payment_lines.matched_credit_ids.credit_move_id
+                | payment_lines.matched_debit_ids.debit_move_id
+            ).move_id
+            if matched_moves - moves:
+                # Shared with other documents: its remainder is not this order's.
+                continue
+            for aml in payment_lines:
+                if aml.currency_id == self.currency_id:
+                    excess -= aml.amount_residual_currency
+                else:
+                    excess -= self._reconciliation_convert(
+                        aml.amount_residual, aml.company_currency_id, aml.date
+                    )
+        return excess
+
+    def _reconciliation_convert(self, amount, currency, date):
+        self.ensure_one()
+        if currency == self.currency_id:
+            return amount
+        return currency._convert(
+            amount, self.currency_id, self.company_id, date or fields.Date.today()
+        )
+
+
+class SaleOrderLine(models.Model):
+    _inherit = "sale.order.line"
+
+    def _get_reconciliation_label(self):
+        self.ensure_one()
+        return self.product_id.display_name or (self.name or "").split("\n")[0]
+
+    def _format_reconciliation_qty(self, qty):
+        self.ensure_one()
+        return "%s %s" % (
+            formatLang(self.env, qty, dp="Product Unit of Measure"),
+            self.product_uom.name,
+        )
+
+    def _reconciliation_compare_qty(self, qty1, qty2):
+        self.ensure_one()
+        rounding = self.product_uom.rounding or 0.01
+        return float_compare(qty1, qty2, precision_rounding=rounding)
+
+    def _get_reconciliation_invoiced_qty(self, posted_invoice_lines):
+        """Quantity invoiced on posted invoices, net of posted credit notes, in
+        the order line's unit of measure."""
+        self.ensure_one()
+        qty = 0.0
+        for aml in self.invoice_lines & posted_invoice_lines:
+            line_qty = aml.quantity
+            if (
+                aml.product_uom_id
+                and aml.product_uom_id != self.product_uom
+                and aml.product_uom_id.category_id == self.product_uom.category_id
+            ):
+                line_qty = aml.product_uom_id._compute_quantity(
+                    line_qty, self.product_uom
+                )
+            qty += -line_qty if aml.move_id.move_type == "out_refund" else line_qty
+        return qty
+
+    def _get_reconciliation_delivered_qty(self):
+        """Delivered quantity; services and other non-goods invoiced on ordered
+        quantities have no delivery to wait for."""
+        self.ensure_one()
+        if self.product_id.type == "consu" or self.product_id.invoice_policy == (
+            "delivery"
+        ):
+            return self.qty_delivered
+        return self.product_uom_qty
+
+    def _get_reconciliation_qty_to_invoice_target(self):
+        self.ensure_one()
+        if self.product_id.invoice_policy == "delivery":
+            return self.qty_delivered
+        return self.product_uom_qty
+
+    def _get_reconciliation_price_mismatches(self, posted_invoice_lines):
+        """Reasons why posted invoice lines of this order line are priced
+        differently from it (unit price beyond currency rounding, discount)."""
+        self.ensure_one()
+        reasons = []
+        currency = self.order_id.currency_id
+        discount_digits = self.env["decimal.precision"].precision_get("Discount")
+        for aml in self.invoice_lines & posted_invoice_lines:
+            if aml.currency_id != currency:
+                continue
+            price = aml.price_unit
+            if (
+                aml.product_uom_id
+                and aml.product_uom_id != self.product_uom
+                and aml.product_uom_id.category_id == self.product_uom.category_id
+            ):
+                price = aml.product_uom_id._compute_price(price, self.product_uom)
+            if currency.compare_amounts(price, self.price_unit):
+                reasons.append(
+                    _(
+                        "%(line)s: unit price %(invoice_price)s on %(invoice)s "
+                        "differs from %(order_price)s on the order.",
+                        line=self._get_reconciliation_label(),
+                        invoice_price=format_amount(self.env, price, currency),
+                        invoice=aml.move_id.name,
+                        order_price=format_amount(self.env, self.price_unit, currency),
+                    )
+                )
+            if not float_is_zero(
+                aml.discount - self.discount, precision_digits=discount_digits
+            ):
+                reasons.append(
+                    _(
+                        "%(line)s: discount %(invoice_discount)s%% on %(invoice)s "
+                        "differs from %(order_discount)s%% on the order.",
+                        line=self._get_reconciliation_label(),
+                        invoice_discount=aml.discount,
+                        invoice=aml.move_id.name,
+                        order_discount=self.discount,
+                    )
+                )
+        return reasons
