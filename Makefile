@@ -12,7 +12,7 @@ DEMO_DB ?= sale_reconciliation_demo
 HTTP_PORT ?= 8069
 export PYTHON PGHOST PGPORT PGUSER PGPASSWORD DEMO_DB HTTP_PORT
 
-PIP_INSTALL = $(PYTHON) -m pip install --quiet --disable-pip-version-check
+PIP_INSTALL = $(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore
 
 .PHONY: help check-odoo requirements test-requirements run test lint bench
 

@@ -1,0 +1,159 @@
+from odoo import Command, fields
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+
+class SaleReconciliationCommon(AccountTestInvoicingCommon):
+    """Orders, deliveries, invoices and payments of one customer, built
+    through Odoo's own flows (no sale_stock: delivered quantities are
+    entered on the order lines, as Odoo does for goods without stock)."""
+
+    @classmethod
+    def get_default_groups(cls):
+        groups = super().get_default_groups()
+        return groups | cls.env.ref("sales_team.group_sale_manager")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.customer = cls.env["res.partner"].create(
+            {"name": "Reconciled Customer Ltd", "is_company": True}
+        )
+        cls.product_delivered = cls._create_product(
+            name="Goods invoiced on delivery",
+            type="consu",
+            invoice_policy="delivery",
+            lst_price=100.0,
+            taxes_id=False,
+        )
+        cls.product_ordered = cls._create_product(
+            name="Goods invoiced on order",
+            type="consu",
+            invoice_policy="order",
+            lst_price=50.0,
+            taxes_id=False,
+        )
+        cls.product_service = cls._create_product(
+            name="Installation service",
+            type="service",
+            invoice_policy="order",
+            lst_price=200.0,
+            taxes_id=False,
+        )
+
+    # -------------------------------------------------------------------------
+    # Helpers
+    # -------------------------------------------------------------------------
+
+    @classmethod
+    def create_order(cls, lines, partner=None, confirm=True, company=None):
+        """``lines``: (product, quantity[, unit price[, discount]]) tuples."""
+        company = company or cls.env.company
+        order = (
+            cls.env["sale.order"]
+            .with_company(company)
+            .create(
+                {
+                    "partner_id": (partner or cls.customer).id,
+                    "company_id": company.id,
+                    "order_line": [
+                        Command.create(
+                            {
+                                "product_id": line[0].id,
+                                "product_uom_qty": line[1],
+                                **({"price_unit": line[2]} if len(line) > 2 else {}),
+                                **({"discount": line[3]} if len(line) > 3 else {}),
+                                "tax_id": False,
+                            }
+                        )
+                        for line in lines
+                    ],
+                }
+            )
+        )
+        if confirm:
+            order.action_confirm()
+        return order
+
+    @staticmethod
+    def deliver(order, quantities):
+        """Set the delivered quantity of each order line, in line order."""
+        for line, qty in zip(order.order_line, quantities, strict=True):
+            line.qty_delivered = qty
+
+    @staticmethod
+    def invoice(order, post=True, edit=None):
+        """Invoice what the order has to invoice. ``edit`` is called with the
+        draft invoice before it is posted, to change it as a user would."""
+        invoice = order._create_invoices()
+        if edit:
+            edit(invoice)
+        if post:
+            invoice.action_post()
+        return invoice
+
+    def pay(self, invoices, amount=None, **wizard_values):
+        """Register a payment on ``invoices`` with Odoo's wizard."""
+        values = dict(wizard_values)
+        if amount is not None:
+            values["amount"] = amount
+            values.setdefault("payment_difference_handling", "open")
+        wizard = (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoices.ids)
+            .create(values)
+        )
+        return wizard._create_payments()
+
+    def refund(self, invoice, edit=None):
+        """Post a credit note reversing ``invoice`` (all of it, or what
+        ``edit`` leaves of it)."""
+        reversal = (
+            self.env["account.move.reversal"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create(
+                {
+                    "reason": "test",
+                    "journal_id": invoice.journal_id.id,
+                    "date": fields.Date.today(),
+                }
+            )
+        )
+        credit_note = self.env["account.move"].browse(
+            reversal.refund_moves()["res_id"]
+        )
+        if edit:
+            edit(credit_note)
+        credit_note.action_post()
+        return credit_note
+
+    def receive_payment(self, amount, partner=None, company=None):
+        """A posted customer payment, not allocated to anything."""
+        company = company or self.env.company
+        payment = (
+            self.env["account.payment"]
+            .with_company(company)
+            .create(
+                {
+                    "amount": amount,
+                    "payment_type": "inbound",
+                    "partner_type": "customer",
+                    "partner_id": (partner or self.customer).id,
+                    "company_id": company.id,
+                }
+            )
+        )
+        payment.action_post()
+        return payment
+
+    @staticmethod
+    def reconcile(*records):
+        """Match the open receivable lines of invoices and payments."""
+        lines = records[0].env["account.move.line"]
+        for record in records:
+            move = record.move_id if record._name == "account.payment" else record
+            lines |= move.line_ids.filtered(
+                lambda line: line.account_id.account_type == "asset_receivable"
+                and not line.reconciled
+            )
+        lines.reconcile()

@@ -1,0 +1,399 @@
+from odoo.tests import tagged
+from odoo.tools import SQL
+
+from odoo.addons.sale_reconciliation.hooks import (
+    PRESET_COLUMNS,
+    post_init_hook,
+    pre_init_hook,
+)
+
+from .common import SaleReconciliationCommon
+
+
+@tagged("post_install", "-at_install")
+class TestOrderReconciliationStatus(SaleReconciliationCommon):
+    def assertOrderFigures(self, order, state, invoiced, paid, due):
+        self.assertRecordValues(
+            order,
+            [
+                {
+                    "reconciliation_state": state,
+                    "reconciliation_amount_invoiced": invoiced,
+                    "reconciliation_amount_paid": paid,
+                    "reconciliation_amount_due": due,
+                }
+            ],
+        )
+
+    def test_quotation_then_confirmed_order(self):
+        order = self.create_order([(self.product_delivered, 5)], confirm=False)
+        self.assertOrderFigures(order, "none", 0.0, 0.0, 0.0)
+        order.action_quotation_sent()
+        self.assertEqual(order.reconciliation_state, "none")
+
+        order.action_confirm()
+        self.assertOrderFigures(order, "open", 0.0, 0.0, 0.0)
+        self.assertFalse(order.reconciliation_mismatch_reasons)
+
+        order._action_cancel()
+        self.assertEqual(order.reconciliation_state, "none")
+
+    def test_delivered_invoiced_paid_is_reconciled(self):
+        order = self.create_order(
+            [(self.product_delivered, 5), (self.product_ordered, 2)]
+        )
+        self.deliver(order, [5, 2])
+        self.assertEqual(order.reconciliation_state, "open")
+
+        invoice = self.invoice(order)
+        self.assertEqual(invoice.reconciliation_state, "open")
+        self.assertOrderFigures(order, "open", 600.0, 0.0, 600.0)
+
+        payment = self.pay(invoice)
+        self.assertEqual(invoice.reconciliation_state, "reconciled")
+        self.assertRecordValues(
+            payment,
+            [{"reconciliation_state": "matched", "reconciliation_amount_unallocated": 0}],
+        )
+        self.assertOrderFigures(order, "reconciled", 600.0, 600.0, 0.0)
+
+    def test_partial_payment(self):
+        order = self.create_order(
+            [(self.product_delivered, 5), (self.product_ordered, 2)]
+        )
+        self.deliver(order, [5, 2])
+        invoice = self.invoice(order)
+
+        payment = self.pay(invoice, amount=250.0)
+        self.assertEqual(invoice.reconciliation_state, "partial")
+        self.assertEqual(payment.reconciliation_state, "matched")
+        self.assertOrderFigures(order, "open", 600.0, 250.0, 350.0)
+
+    def test_undelivered_order_stays_open_when_paid(self):
+        # Invoiced on ordered quantities and paid, but the goods are still
+        # to be delivered: not reconciled, and not a mismatch either.
+        order = self.create_order([(self.product_ordered, 4)])
+        invoice = self.invoice(order)
+        self.pay(invoice)
+        self.assertOrderFigures(order, "open", 200.0, 200.0, 0.0)
+
+        self.deliver(order, [4])
+        self.assertEqual(order.reconciliation_state, "reconciled")
+
+    def test_mismatch_invoiced_more_than_delivered(self):
+        order = self.create_order([(self.product_delivered, 5)])
+        self.deliver(order, [3])
+
+        def invoice_five(invoice):
+            invoice.invoice_line_ids.quantity = 5
+
+        self.invoice(order, edit=invoice_five)
+        self.assertEqual(order.reconciliation_state, "mismatch")
+        self.assertIn("invoiced 5", order.reconciliation_mismatch_reasons)
+        self.assertIn("only 3", order.reconciliation_mismatch_reasons)
+        self.assertIn("Goods invoiced on delivery", order.reconciliation_mismatch_reasons)
+
+    def test_mismatch_unit_price(self):
+        order = self.create_order([(self.product_ordered, 2)])
+        self.deliver(order, [2])
+
+        def lower_price(invoice):
+            invoice.invoice_line_ids.price_unit = 45.0
+
+        invoice = self.invoice(order, edit=lower_price)
+        self.assertEqual(order.reconciliation_state, "mismatch")
+        reasons = order.reconciliation_mismatch_reasons
+        self.assertIn("unit price", reasons)
+        self.assertIn(invoice.name, reasons)
+        self.assertIn("45.00", reasons)
+        self.assertIn("50.00", reasons)
+
+    def test_price_within_currency_rounding_is_no_mismatch(self):
+        order = self.create_order([(self.product_ordered, 2)])
+        self.deliver(order, [2])
+
+        def nudge_price(invoice):
+            invoice.invoice_line_ids.price_unit = 50.004
+
+        self.invoice(order, edit=nudge_price)
+        self.assertEqual(order.reconciliation_state, "open")
+
+    def test_mismatch_discount(self):
+        order = self.create_order([(self.product_ordered, 2, 50.0, 10.0)])
+        self.deliver(order, [2])
+
+        def drop_discount(invoice):
+            invoice.invoice_line_ids.discount = 0.0
+
+        self.invoice(order, edit=drop_discount)
+        self.assertEqual(order.reconciliation_state, "mismatch")
+        self.assertIn("discount", order.reconciliation_mismatch_reasons)
+
+    def test_mismatch_overpayment(self):
+        order = self.create_order([(self.product_ordered, 2)])
+        self.deliver(order, [2])
+        invoice = self.invoice(order)
+
+        payment = self.pay(invoice, amount=150.0)
+        self.assertEqual(invoice.reconciliation_state, "reconciled")
+        self.assertRecordValues(
+            payment,
+            [
+                {
+                    "reconciliation_state": "partial",
+                    "reconciliation_amount_unallocated": 50.0,
+                }
+            ],
+        )
+        self.assertOrderFigures(order, "mismatch", 100.0, 150.0, -50.0)
+        self.assertIn("Overpayment", order.reconciliation_mismatch_reasons)
+
+        # The excess is used for another order's invoice: no longer this
+        # order's overpayment.
+        other = self.create_order([(self.product_ordered, 1)])
+        other_invoice = self.invoice(other)
+        self.reconcile(other_invoice, payment)
+        self.assertEqual(payment.reconciliation_state, "matched")
+        self.assertOrderFigures(order, "reconciled", 100.0, 100.0, 0.0)
+        self.assertOrderFigures(other, "open", 50.0, 50.0, 0.0)
+
+    def test_mismatch_overpayment_after_credit_note(self):
+        order = self.create_order([(self.product_ordered, 2)])
+        invoice = self.invoice(order)
+        self.pay(invoice)
+        # Refunded on paper, but the money was not paid back.
+        self.refund(invoice)
+        self.assertOrderFigures(order, "mismatch", 0.0, 100.0, -100.0)
+        self.assertIn("Overpayment", order.reconciliation_mismatch_reasons)
+
+    def test_mismatch_fully_delivered_and_invoiced_quantities_differ(self):
+        order = self.create_order([(self.product_ordered, 10)])
+        self.deliver(order, [12])
+        invoice = self.invoice(order)
+        self.pay(invoice)
+        self.assertEqual(order.invoice_status, "upselling")
+        self.assertOrderFigures(order, "mismatch", 500.0, 500.0, 0.0)
+        self.assertIn("fully delivered and invoiced", order.reconciliation_mismatch_reasons)
+        self.assertIn("10", order.reconciliation_mismatch_reasons)
+        self.assertIn("12", order.reconciliation_mismatch_reasons)
+
+    def test_credit_note_nets_back_to_consistent(self):
+        order = self.create_order([(self.product_delivered, 5)])
+        self.deliver(order, [5])
+
+        def invoice_six(invoice):
+            invoice.invoice_line_ids.quantity = 6
+
+        invoice = self.invoice(order, edit=invoice_six)
+        self.assertEqual(order.reconciliation_state, "mismatch")
+
+        def one_unit(credit_note):
+            credit_note.invoice_line_ids.quantity = 1
+
+        # Odoo matches the credit note with the invoice it reverses.
+        credit_note = self.refund(invoice, edit=one_unit)
+        self.assertEqual(credit_note.reconciliation_state, "reconciled")
+        self.assertOrderFigures(order, "open", 500.0, 0.0, 500.0)
+        self.assertEqual(invoice.reconciliation_state, "partial")
+        self.pay(invoice)
+        self.assertOrderFigures(order, "reconciled", 500.0, 500.0, 0.0)
+
+    def test_one_payment_for_two_invoices(self):
+        order_1 = self.create_order([(self.product_ordered, 2)])
+        order_2 = self.create_order([(self.product_service, 1)])
+        self.deliver(order_1, [2])
+        invoices = self.invoice(order_1) + self.invoice(order_2)
+
+        payment = self.pay(invoices, group_payment=True)
+        self.assertEqual(len(payment), 1)
+        self.assertEqual(payment.amount, 300.0)
+        self.assertEqual(invoices.mapped("reconciliation_state"), ["reconciled"] * 2)
+        self.assertEqual(payment.reconciliation_state, "matched")
+        self.assertOrderFigures(order_1, "reconciled", 100.0, 100.0, 0.0)
+        self.assertOrderFigures(order_2, "reconciled", 200.0, 200.0, 0.0)
+
+    def test_unallocated_payment(self):
+        payment = self.receive_payment(300.0)
+        self.assertRecordValues(
+            payment,
+            [
+                {
+                    "reconciliation_state": "unmatched",
+                    "reconciliation_amount_unallocated": 300.0,
+                }
+            ],
+        )
+        order = self.create_order([(self.product_ordered, 2)])
+        invoice = self.invoice(order)
+        self.reconcile(invoice, payment)
+        self.assertEqual(invoice.reconciliation_state, "reconciled")
+        self.assertRecordValues(
+            payment,
+            [
+                {
+                    "reconciliation_state": "partial",
+                    "reconciliation_amount_unallocated": 200.0,
+                }
+            ],
+        )
+
+    def test_draft_and_vendor_documents_have_nothing_to_reconcile(self):
+        payment = self.receive_payment(10.0)
+        payment.action_draft()
+        self.assertEqual(payment.reconciliation_state, "none")
+        bill = self.init_invoice(
+            "in_invoice", partner=self.customer, amounts=[100.0], post=True
+        )
+        self.assertEqual(bill.reconciliation_state, "none")
+        vendor_payment = self.init_payment(-100.0, post=True, partner=self.customer)
+        self.assertEqual(vendor_payment.reconciliation_state, "none")
+        draft_invoice = self.init_invoice("out_invoice", amounts=[100.0])
+        self.assertEqual(draft_invoice.reconciliation_state, "none")
+
+    def test_cancelled_invoice_moves_status_back(self):
+        order = self.create_order([(self.product_ordered, 2)])
+        invoice = self.invoice(order)
+        self.assertOrderFigures(order, "open", 100.0, 0.0, 100.0)
+
+        invoice.button_draft()
+        self.assertEqual(invoice.reconciliation_state, "none")
+        invoice.button_cancel()
+        self.assertEqual(invoice.reconciliation_state, "none")
+        self.assertOrderFigures(order, "open", 0.0, 0.0, 0.0)
+
+    def test_fully_reversed_invoice_is_reconciled(self):
+        order = self.create_order([(self.product_ordered, 2)])
+        invoice = self.invoice(order)
+        credit_note = invoice._reverse_moves(cancel=True)
+        self.assertEqual(invoice.payment_state, "reversed")
+        self.assertEqual(invoice.reconciliation_state, "reconciled")
+        self.assertEqual(credit_note.reconciliation_state, "reconciled")
+        self.assertOrderFigures(order, "open", 0.0, 0.0, 0.0)
+
+    def test_unreconciled_payment_moves_status_back(self):
+        order = self.create_order([(self.product_ordered, 2)])
+        self.deliver(order, [2])
+        invoice = self.invoice(order)
+        payment = self.pay(invoice)
+        self.assertEqual(order.reconciliation_state, "reconciled")
+
+        invoice.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        ).remove_move_reconcile()
+        self.assertEqual(invoice.reconciliation_state, "open")
+        self.assertRecordValues(
+            payment,
+            [
+                {
+                    "reconciliation_state": "unmatched",
+                    "reconciliation_amount_unallocated": 100.0,
+                }
+            ],
+        )
+        self.assertOrderFigures(order, "open", 100.0, 0.0, 100.0)
+
+    def test_search_and_group_by_status(self):
+        open_order = self.create_order([(self.product_ordered, 1)])
+        mismatch_order = self.create_order([(self.product_ordered, 1)])
+        self.deliver(mismatch_order, [1])
+        self.invoice(mismatch_order, edit=lambda inv: inv.invoice_line_ids.write({"price_unit": 1.0}))
+        SaleOrder = self.env["sale.order"]
+        domain = [("partner_id", "=", self.customer.id)]
+        self.assertEqual(
+            SaleOrder.search(domain + [("reconciliation_state", "=", "mismatch")]),
+            mismatch_order,
+        )
+        groups = dict(
+            SaleOrder._read_group(domain, ["reconciliation_state"], ["__count"])
+        )
+        self.assertEqual(groups, {"open": 1, "mismatch": 1})
+        self.assertTrue(open_order)
+
+
+@tagged("post_install", "-at_install")
+class TestMultiCompanyReconciliationStatus(SaleReconciliationCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company_data_2 = cls.setup_other_company()
+        cls.company_2 = cls.company_data_2["company"]
+        cls.env.user.company_ids |= cls.company_2
+
+    def test_other_company_documents_are_not_counted(self):
+        order = self.create_order([(self.product_ordered, 2)])
+        invoice = self.invoice(order)
+
+        # The same customer pays the other company, and has an order there.
+        other_payment = self.receive_payment(100.0, company=self.company_2)
+        other_order = self.create_order(
+            [(self.product_ordered, 3)], company=self.company_2
+        )
+        self.assertEqual(other_payment.reconciliation_state, "unmatched")
+        self.assertEqual(invoice.reconciliation_state, "open")
+        self.assertRecordValues(
+            order,
+            [{"reconciliation_state": "open", "reconciliation_amount_paid": 0.0}],
+        )
+
+        orders_company_1 = (
+            self.env["sale.order"]
+            .with_context(allowed_company_ids=self.env.company.ids)
+            .search(
+                [
+                    ("partner_id", "=", self.customer.id),
+                    ("reconciliation_state", "=", "open"),
+                ]
+            )
+        )
+        self.assertEqual(orders_company_1, order)
+        self.assertNotIn(other_order, orders_company_1)
+
+
+@tagged("post_install", "-at_install")
+class TestInstallHooks(SaleReconciliationCommon):
+    def test_hooks_fill_existing_documents(self):
+        """What the install hooks write equals what the ORM computes."""
+        paid_order = self.create_order([(self.product_ordered, 2)])
+        self.deliver(paid_order, [2])
+        paid_invoice = self.invoice(paid_order)
+        payment = self.pay(paid_invoice, amount=60.0)
+        open_payment = self.receive_payment(40.0)
+        quotation = self.create_order([(self.product_ordered, 1)], confirm=False)
+        self.env.flush_all()
+
+        # As if the module were not installed yet: the columns do not exist.
+        for table, columns in PRESET_COLUMNS.items():
+            for column, _type, _value in columns:
+                self.env.cr.execute(
+                    SQL(
+                        "ALTER TABLE %s DROP COLUMN %s",
+                        SQL.identifier(table),
+                        SQL.identifier(column),
+                    )
+                )
+        self.env.invalidate_all()
+
+        pre_init_hook(self.env)
+        post_init_hook(self.env)
+        self.env.invalidate_all()
+
+        self.assertEqual(paid_invoice.reconciliation_state, "partial")
+        self.assertRecordValues(
+            payment + open_payment,
+            [
+                {"reconciliation_state": "matched", "reconciliation_amount_unallocated": 0.0},
+                {"reconciliation_state": "unmatched", "reconciliation_amount_unallocated": 40.0},
+            ],
+        )
+        self.assertRecordValues(
+            paid_order,
+            [
+                {
+                    "reconciliation_state": "open",
+                    "reconciliation_amount_invoiced": 100.0,
+                    "reconciliation_amount_paid": 60.0,
+                    "reconciliation_amount_due": 40.0,
+                }
+            ],
+        )
+        self.assertEqual(quotation.reconciliation_state, "none")
