@@ -14,7 +14,7 @@ export PYTHON PGHOST PGPORT PGUSER PGPASSWORD DEMO_DB HTTP_PORT
 
 PIP_INSTALL = $(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore
 
-.PHONY: help check-odoo requirements test-requirements run test lint bench
+.PHONY: help check-odoo requirements test-requirements run test lint bench readme
 
 help:
 	@echo "make run    serve the demo database $(DEMO_DB) at http://localhost:$(HTTP_PORT) (admin / admin)"
@@ -42,6 +42,10 @@ lint:
 	$(PYTHON) -m ruff check sale_reconciliation tools bench tests conftest.py
 	$(PYTHON) -m ruff format --check sale_reconciliation tools bench tests conftest.py
 	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory sale_reconciliation
+	oca-checks-odoo-module sale_reconciliation
 
 bench: test-requirements
 	@tools/bench.sh
+
+readme:
+	$(PYTHON) tools/build_readme.py

@@ -44,13 +44,17 @@ env.cr.rollback()
 print("STATUS-CHECK " + json.dumps(report))
 """
 
-UNINSTALL = """
+UNINSTALL = (
+    """
 module = env["ir.module.module"].search([("name", "=", "%s")])
 module.button_immediate_uninstall()
 env.cr.commit()
-""" % MODULE
+"""
+    % MODULE
+)
 
-LEFTOVERS = """
+LEFTOVERS = (
+    """
 import json
 env.cr.execute(
     "SELECT column_name FROM information_schema.columns"
@@ -60,13 +64,17 @@ env.cr.execute(
 columns = [row[0] for row in env.cr.fetchall()]
 groups = env["ir.model.data"].search_count([("module", "=", "%s")])
 print("LEFTOVERS " + json.dumps({"columns": columns, "xmlids": groups}))
-""" % MODULE
+"""
+    % MODULE
+)
 
 
 def odoo(*args, stdin=None):
     config = os.environ.get("SALE_RECONCILIATION_ODOO_CFG")
     if not config:
-        pytest.fail("SALE_RECONCILIATION_ODOO_CFG is not set: run this through `make test`")
+        pytest.fail(
+            "SALE_RECONCILIATION_ODOO_CFG is not set: run this through `make test`"
+        )
     result = subprocess.run(
         [sys.executable, "-m", "odoo", *args, "-c", config],
         input=stdin,
@@ -126,14 +134,22 @@ def test_install_with_demo_data_fills_every_status(demo_db):
 
 def test_upgrade(demo_db):
     rc, log = odoo(
-        "-d", demo_db, "-u", MODULE, "--stop-after-init", "--no-http", "--log-level=warn"
+        "-d",
+        demo_db,
+        "-u",
+        MODULE,
+        "--stop-after-init",
+        "--no-http",
+        "--log-level=warn",
     )
     assert rc == 0, log[-5000:]
     assert problems(log) == []
 
 
 def test_uninstall_leaves_nothing_behind(demo_db):
-    rc, log = odoo("shell", "-d", demo_db, "--no-http", "--log-level=warn", stdin=UNINSTALL)
+    rc, log = odoo(
+        "shell", "-d", demo_db, "--no-http", "--log-level=warn", stdin=UNINSTALL
+    )
     assert rc == 0, log[-5000:]
     assert problems(log) == []
     rc, output = odoo(

@@ -163,9 +163,10 @@ class SaleOrder(models.Model):
         for line in product_lines:
             if line.product_id.invoice_policy != "delivery":
                 continue
-            if line._reconciliation_compare_qty(
-                invoiced_qty[line], line.qty_delivered
-            ) > 0:
+            if (
+                line._reconciliation_compare_qty(invoiced_qty[line], line.qty_delivered)
+                > 0
+            ):
                 over_invoiced |= line
                 mismatches.append(
                     _(
@@ -296,7 +297,9 @@ class SaleOrder(models.Model):
                 whole_moves |= move
             else:
                 total = sum(move_product_lines.mapped("price_total"))
-                share = sum(move_own_lines.mapped("price_total")) / total if total else 0
+                share = (
+                    sum(move_own_lines.mapped("price_total")) / total if total else 0
+                )
             amount_total = self._reconciliation_convert(
                 move.amount_total, move.currency_id, move.invoice_date or move.date
             )

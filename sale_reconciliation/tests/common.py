@@ -119,9 +119,7 @@ class SaleReconciliationCommon(AccountTestInvoicingCommon):
                 }
             )
         )
-        credit_note = self.env["account.move"].browse(
-            reversal.refund_moves()["res_id"]
-        )
+        credit_note = self.env["account.move"].browse(reversal.refund_moves()["res_id"])
         if edit:
             edit(credit_note)
         credit_note.action_post()

@@ -53,7 +53,12 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         self.assertEqual(invoice.reconciliation_state, "reconciled")
         self.assertRecordValues(
             payment,
-            [{"reconciliation_state": "matched", "reconciliation_amount_unallocated": 0}],
+            [
+                {
+                    "reconciliation_state": "matched",
+                    "reconciliation_amount_unallocated": 0,
+                }
+            ],
         )
         self.assertOrderFigures(order, "reconciled", 600.0, 600.0, 0.0)
 
@@ -91,7 +96,9 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         self.assertEqual(order.reconciliation_state, "mismatch")
         self.assertIn("invoiced 5", order.reconciliation_mismatch_reasons)
         self.assertIn("only 3", order.reconciliation_mismatch_reasons)
-        self.assertIn("Goods invoiced on delivery", order.reconciliation_mismatch_reasons)
+        self.assertIn(
+            "Goods invoiced on delivery", order.reconciliation_mismatch_reasons
+        )
 
     def test_mismatch_unit_price(self):
         order = self.create_order([(self.product_ordered, 2)])
@@ -173,7 +180,9 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         self.pay(invoice)
         self.assertEqual(order.invoice_status, "upselling")
         self.assertOrderFigures(order, "mismatch", 500.0, 500.0, 0.0)
-        self.assertIn("fully delivered and invoiced", order.reconciliation_mismatch_reasons)
+        self.assertIn(
+            "fully delivered and invoiced", order.reconciliation_mismatch_reasons
+        )
         self.assertIn("10", order.reconciliation_mismatch_reasons)
         self.assertIn("12", order.reconciliation_mismatch_reasons)
 
@@ -296,7 +305,10 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         open_order = self.create_order([(self.product_ordered, 1)])
         mismatch_order = self.create_order([(self.product_ordered, 1)])
         self.deliver(mismatch_order, [1])
-        self.invoice(mismatch_order, edit=lambda inv: inv.invoice_line_ids.write({"price_unit": 1.0}))
+        self.invoice(
+            mismatch_order,
+            edit=lambda inv: inv.invoice_line_ids.write({"price_unit": 1.0}),
+        )
         SaleOrder = self.env["sale.order"]
         domain = [("partner_id", "=", self.customer.id)]
         self.assertEqual(
@@ -381,8 +393,14 @@ class TestInstallHooks(SaleReconciliationCommon):
         self.assertRecordValues(
             payment + open_payment,
             [
-                {"reconciliation_state": "matched", "reconciliation_amount_unallocated": 0.0},
-                {"reconciliation_state": "unmatched", "reconciliation_amount_unallocated": 40.0},
+                {
+                    "reconciliation_state": "matched",
+                    "reconciliation_amount_unallocated": 0.0,
+                },
+                {
+                    "reconciliation_state": "unmatched",
+                    "reconciliation_amount_unallocated": 40.0,
+                },
             ],
         )
         self.assertRecordValues(
