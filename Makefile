@@ -42,11 +42,11 @@ lint:
 	$(PYTHON) -m ruff check sale_reconciliation tools bench tests conftest.py
 	$(PYTHON) -m ruff format --check sale_reconciliation tools bench tests conftest.py
 	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory sale_reconciliation
-	# The project keeps its module readme in Markdown (README.md), by choice.
+	@# The module readme is kept in Markdown (README.md), by choice.
 	oca-checks-odoo-module --disable=prefer-readme-rst sale_reconciliation
 
 bench: test-requirements
-	@tools/bench.sh
+	@bench/install_at_scale.sh
 
 readme:
 	$(PYTHON) tools/build_readme.py

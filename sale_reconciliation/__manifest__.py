@@ -18,6 +18,7 @@
         "views/res_groups_views.xml",
         "views/sale_reconciliation_menus.xml",
     ],
+    "demo": ["demo/sale_order_demo.xml"],
     "pre_init_hook": "pre_init_hook",
     "post_init_hook": "post_init_hook",
     "installable": True,
