@@ -14,10 +14,20 @@ customers = env["res.partner"].create(
 )
 products = env["product.product"].create(
     [
-        {"name": "Bench goods (delivery)", "type": "consu",
-         "invoice_policy": "delivery", "list_price": 100.0, "taxes_id": False},
-        {"name": "Bench goods (order)", "type": "consu",
-         "invoice_policy": "order", "list_price": 40.0, "taxes_id": False},
+        {
+            "name": "Bench goods (delivery)",
+            "type": "consu",
+            "invoice_policy": "delivery",
+            "list_price": 100.0,
+            "taxes_id": False,
+        },
+        {
+            "name": "Bench goods (order)",
+            "type": "consu",
+            "invoice_policy": "order",
+            "list_price": 40.0,
+            "taxes_id": False,
+        },
     ]
 )
 orders = env["sale.order"].create(

@@ -42,6 +42,34 @@ class SaleReconciliationCommon(AccountTestInvoicingCommon):
         )
 
     # -------------------------------------------------------------------------
+    # Assertions
+    # -------------------------------------------------------------------------
+
+    def assertOrderFigures(self, order, state, invoiced, paid, due):
+        self.assertRecordValues(
+            order,
+            [
+                {
+                    "reconciliation_state": state,
+                    "reconciliation_amount_invoiced": invoiced,
+                    "reconciliation_amount_paid": paid,
+                    "reconciliation_amount_due": due,
+                }
+            ],
+        )
+
+    def assertPaymentFigures(self, payment, state, unallocated):
+        self.assertRecordValues(
+            payment,
+            [
+                {
+                    "reconciliation_state": state,
+                    "reconciliation_amount_unallocated": unallocated,
+                }
+            ],
+        )
+
+    # -------------------------------------------------------------------------
     # Helpers
     # -------------------------------------------------------------------------
 

@@ -12,19 +12,6 @@ from .common import SaleReconciliationCommon
 
 @tagged("post_install", "-at_install")
 class TestOrderReconciliationStatus(SaleReconciliationCommon):
-    def assertOrderFigures(self, order, state, invoiced, paid, due):
-        self.assertRecordValues(
-            order,
-            [
-                {
-                    "reconciliation_state": state,
-                    "reconciliation_amount_invoiced": invoiced,
-                    "reconciliation_amount_paid": paid,
-                    "reconciliation_amount_due": due,
-                }
-            ],
-        )
-
     def test_quotation_then_confirmed_order(self):
         order = self.create_order([(self.product_delivered, 5)], confirm=False)
         self.assertOrderFigures(order, "none", 0.0, 0.0, 0.0)
@@ -51,15 +38,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
 
         payment = self.pay(invoice)
         self.assertEqual(invoice.reconciliation_state, "reconciled")
-        self.assertRecordValues(
-            payment,
-            [
-                {
-                    "reconciliation_state": "matched",
-                    "reconciliation_amount_unallocated": 0,
-                }
-            ],
-        )
+        self.assertPaymentFigures(payment, "matched", 0)
         self.assertOrderFigures(order, "reconciled", 600.0, 600.0, 0.0)
 
     def test_partial_payment(self):
@@ -143,15 +122,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
 
         payment = self.pay(invoice, amount=150.0)
         self.assertEqual(invoice.reconciliation_state, "reconciled")
-        self.assertRecordValues(
-            payment,
-            [
-                {
-                    "reconciliation_state": "partial",
-                    "reconciliation_amount_unallocated": 50.0,
-                }
-            ],
-        )
+        self.assertPaymentFigures(payment, "partial", 50.0)
         self.assertOrderFigures(order, "mismatch", 100.0, 150.0, -50.0)
         self.assertIn("Overpayment", order.reconciliation_mismatch_reasons)
 
@@ -223,28 +194,12 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
 
     def test_unallocated_payment(self):
         payment = self.receive_payment(300.0)
-        self.assertRecordValues(
-            payment,
-            [
-                {
-                    "reconciliation_state": "unmatched",
-                    "reconciliation_amount_unallocated": 300.0,
-                }
-            ],
-        )
+        self.assertPaymentFigures(payment, "unmatched", 300.0)
         order = self.create_order([(self.product_ordered, 2)])
         invoice = self.invoice(order)
         self.reconcile(invoice, payment)
         self.assertEqual(invoice.reconciliation_state, "reconciled")
-        self.assertRecordValues(
-            payment,
-            [
-                {
-                    "reconciliation_state": "partial",
-                    "reconciliation_amount_unallocated": 200.0,
-                }
-            ],
-        )
+        self.assertPaymentFigures(payment, "partial", 200.0)
 
     def test_draft_and_vendor_documents_have_nothing_to_reconcile(self):
         payment = self.receive_payment(10.0)
@@ -290,15 +245,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
             lambda line: line.account_id.account_type == "asset_receivable"
         ).remove_move_reconcile()
         self.assertEqual(invoice.reconciliation_state, "open")
-        self.assertRecordValues(
-            payment,
-            [
-                {
-                    "reconciliation_state": "unmatched",
-                    "reconciliation_amount_unallocated": 100.0,
-                }
-            ],
-        )
+        self.assertPaymentFigures(payment, "unmatched", 100.0)
         self.assertOrderFigures(order, "open", 100.0, 0.0, 100.0)
 
     def test_search_and_group_by_status(self):
@@ -390,28 +337,7 @@ class TestInstallHooks(SaleReconciliationCommon):
         self.env.invalidate_all()
 
         self.assertEqual(paid_invoice.reconciliation_state, "partial")
-        self.assertRecordValues(
-            payment + open_payment,
-            [
-                {
-                    "reconciliation_state": "matched",
-                    "reconciliation_amount_unallocated": 0.0,
-                },
-                {
-                    "reconciliation_state": "unmatched",
-                    "reconciliation_amount_unallocated": 40.0,
-                },
-            ],
-        )
-        self.assertRecordValues(
-            paid_order,
-            [
-                {
-                    "reconciliation_state": "open",
-                    "reconciliation_amount_invoiced": 100.0,
-                    "reconciliation_amount_paid": 60.0,
-                    "reconciliation_amount_due": 40.0,
-                }
-            ],
-        )
+        self.assertPaymentFigures(payment, "matched", 0.0)
+        self.assertPaymentFigures(open_payment, "unmatched", 40.0)
+        self.assertOrderFigures(paid_order, "open", 100.0, 60.0, 40.0)
         self.assertEqual(quotation.reconciliation_state, "none")
