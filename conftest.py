@@ -20,3 +20,25 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             f"FAILED: {len(skipped)} test(s) skipped; skips count as failures here",
             red=True,
         )
+
+
+
+def _import_odoo_test_framework():
+    """Import Odoo's test framework the way Odoo's own runner does, in test
+    mode, so it does not log an error when pytest-odoo imports it. Test mode
+    is then left to pytest-odoo, which turns it on per test module: on for
+    the whole run, Odoo would run every module's at_install tests as the
+    registry loads."""
+    try:
+        from odoo.tools import config
+    except ImportError:
+        return  # the Odoo tests fail on their own, with a clear message
+    saved = config["test_enable"]
+    config["test_enable"] = True
+    try:
+        import odoo.tests  # noqa: F401
+    finally:
+        config["test_enable"] = saved
+
+
+_import_odoo_test_framework()

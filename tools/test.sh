@@ -33,5 +33,5 @@ echo "==> running the suite"
 SALE_RECONCILIATION_ODOO_CFG="$work/odoo.cfg" \
     "$PYTHON" -m pytest -p no:cacheprovider \
     --odoo-config="$work/odoo.cfg" --odoo-database="$db" --odoo-http \
-    --odoo-log-level=error --odoo-extra=test-enable \
+    --odoo-log-level=error \
     sale_reconciliation/tests tests "$@"

@@ -1,4 +1,5 @@
 from odoo import Command, fields
+from odoo.tests import new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -133,7 +134,7 @@ class SaleReconciliationCommon(AccountTestInvoicingCommon):
         )
         return wizard._create_payments()
 
-    def refund(self, invoice, edit=None):
+    def refund(self, invoice, edit=None, date=None):
         """Post a credit note reversing ``invoice`` (all of it, or what
         ``edit`` leaves of it)."""
         reversal = (
@@ -143,7 +144,7 @@ class SaleReconciliationCommon(AccountTestInvoicingCommon):
                 {
                     "reason": "test",
                     "journal_id": invoice.journal_id.id,
-                    "date": fields.Date.today(),
+                    "date": fields.Date.to_date(date) if date else fields.Date.today(),
                 }
             )
         )
@@ -183,3 +184,89 @@ class SaleReconciliationCommon(AccountTestInvoicingCommon):
                 and not line.reconciled
             )
         lines.reconcile()
+
+
+class StatementCommon(SaleReconciliationCommon):
+    """A customer's ledger over the first months of 2025, built through Odoo's
+    own invoicing and payment flows, without taxes so the figures read
+    easily."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.salesperson = new_test_user(
+            cls.env,
+            login="statement_salesperson",
+            groups="sales_team.group_sale_salesman",
+            company_id=cls.env.company.id,
+        )
+        cls.other_manager = new_test_user(
+            cls.env,
+            login="statement_reviewer",
+            groups="account.group_account_manager,sales_team.group_sale_manager",
+            company_id=cls.env.company.id,
+        )
+
+    @classmethod
+    def invoice_at(
+        cls, date, amount, partner=None, currency=None, refund=False, due=None
+    ):
+        """A posted invoice (or credit note) of ``amount``, due on ``due``
+        (default: the invoice date)."""
+        invoice = cls.init_invoice(
+            "out_refund" if refund else "out_invoice",
+            partner=partner or cls.customer,
+            invoice_date=fields.Date.to_date(date),
+            amounts=[amount],
+            taxes=[],
+            currency=currency,
+        )
+        invoice.invoice_date_due = fields.Date.to_date(due or date)
+        invoice.action_post()
+        return invoice
+
+    def pay_at(self, invoices, date, amount=None):
+        return self.pay(
+            invoices, amount=amount, payment_date=fields.Date.to_date(date)
+        )
+
+    def receive_at(self, date, amount, partner=None, currency=None):
+        payment = self.env["account.payment"].create(
+            {
+                "amount": amount,
+                "date": fields.Date.to_date(date),
+                "payment_type": "inbound",
+                "partner_type": "customer",
+                "partner_id": (partner or self.customer).id,
+                **({"currency_id": currency.id} if currency else {}),
+            }
+        )
+        payment.action_post()
+        return payment
+
+    def make_statement(self, date_from, date_to, partner=None, **values):
+        return self.env["sale.reconciliation.statement"].create(
+            {
+                "partner_id": (partner or self.customer).id,
+                "date_from": fields.Date.to_date(date_from),
+                "date_to": fields.Date.to_date(date_to),
+                **values,
+            }
+        )
+
+    def ledger_balance(self, date_to, partner=None, currency=None):
+        """The receivable balance as Odoo's own journal items have it."""
+        currency = currency or self.env.company.currency_id
+        lines = self.env["account.move.line"].search(
+            [
+                ("partner_id", "=", (partner or self.customer).id),
+                ("account_id.account_type", "=", "asset_receivable"),
+                ("parent_state", "=", "posted"),
+                ("company_id", "=", self.env.company.id),
+                ("currency_id", "=", currency.id),
+                ("date", "<=", fields.Date.to_date(date_to)),
+            ]
+        )
+        if currency == self.env.company.currency_id:
+            return sum(lines.mapped("balance"))
+        return sum(lines.mapped("amount_currency"))

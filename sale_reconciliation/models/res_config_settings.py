@@ -1,0 +1,24 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    statement_review_required = fields.Boolean(
+        related="company_id.statement_review_required", readonly=False
+    )
+    statement_auto_generate = fields.Boolean(
+        related="company_id.statement_auto_generate", readonly=False
+    )
+    statement_generation_day = fields.Integer(
+        related="company_id.statement_generation_day", readonly=False
+    )
+    statement_default_type = fields.Selection(
+        related="company_id.statement_default_type", readonly=False
+    )
+    statement_auto_send = fields.Boolean(
+        related="company_id.statement_auto_send", readonly=False
+    )
+    statement_reminder_days = fields.Integer(
+        related="company_id.statement_reminder_days", readonly=False
+    )

@@ -1,0 +1,85 @@
+from odoo import api, fields, models
+
+
+class SaleReconciliationStatementLine(models.Model):
+    _name = "sale.reconciliation.statement.line"
+    _description = "Customer Statement Line"
+    _order = "statement_id, sequence, id"
+    _check_company_auto = True
+
+    statement_id = fields.Many2one(
+        "sale.reconciliation.statement",
+        string="Statement",
+        required=True,
+        index=True,
+        ondelete="cascade",
+    )
+    company_id = fields.Many2one(
+        related="statement_id.company_id", store=True, index=True
+    )
+    currency_id = fields.Many2one(related="statement_id.currency_id")
+    sequence = fields.Integer(default=10)
+    display_type = fields.Selection(
+        selection=[("entry", "Journal Item"), ("detail", "Goods")],
+        required=True,
+        default="entry",
+        help="Journal items make the balance; goods lines show, under an invoice "
+        "or credit note of a detailed statement, what it charged for.",
+    )
+    date = fields.Date()
+    date_maturity = fields.Date(string="Due Date")
+    move_line_id = fields.Many2one(
+        "account.move.line", string="Journal Item", index="btree_not_null",
+        ondelete="set null",
+    )
+    move_id = fields.Many2one(
+        "account.move", string="Document", ondelete="set null"
+    )
+    document_type = fields.Selection(
+        selection=[
+            ("invoice", "Invoice"),
+            ("credit_note", "Credit Note"),
+            ("payment", "Payment"),
+            ("other", "Other"),
+        ],
+    )
+    name = fields.Char(string="Number")
+    reference = fields.Char(help="The customer's reference or the payment memo.")
+    sale_order_refs = fields.Char(string="Sales Orders")
+    debit = fields.Monetary()
+    credit = fields.Monetary()
+    balance = fields.Monetary(help="Running balance after this line.")
+    amount_residual = fields.Monetary(
+        string="Open at Period End",
+        help="Part of this item still open at the end of the statement period.",
+    )
+    product_id = fields.Many2one("product.product", string="Product")
+    quantity = fields.Float(digits="Product Unit of Measure")
+    product_uom_id = fields.Many2one("uom.uom", string="Unit")
+    price_unit = fields.Float(string="Unit Price", digits="Product Price")
+    price_subtotal = fields.Monetary(string="Amount")
+    qty_delivered = fields.Float(
+        string="Delivered", digits="Product Unit of Measure",
+        help="Delivered quantity of the order line the goods were invoiced from.",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        statements = self.env["sale.reconciliation.statement"].browse(
+            [vals["statement_id"] for vals in vals_list if vals.get("statement_id")]
+        )
+        statements._check_lines_editable()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self.statement_id._check_lines_editable()
+        if "statement_id" in vals:
+            self.env["sale.reconciliation.statement"].browse(
+                vals["statement_id"]
+            )._check_lines_editable()
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_frozen(self):
+        self.statement_id._check_lines_editable()
+

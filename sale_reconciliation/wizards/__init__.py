@@ -1,0 +1,2 @@
+from . import sale_reconciliation_statement_dispute
+from . import sale_reconciliation_statement_generate
