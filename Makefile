@@ -46,7 +46,7 @@ lint:
 	oca-checks-odoo-module --disable=prefer-readme-rst sale_reconciliation
 
 bench: test-requirements
-	@bench/install_at_scale.sh
+	@bench/run.sh
 
 readme:
 	$(PYTHON) tools/build_readme.py

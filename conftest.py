@@ -22,7 +22,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         )
 
 
-
 def _import_odoo_test_framework():
     """Import Odoo's test framework the way Odoo's own runner does, in test
     mode, so it does not log an error when pytest-odoo imports it. Test mode

@@ -1,7 +1,9 @@
 -- Multiply the seeded documents :copies times, keeping every link between
 -- them (orders, lines, invoices, journal items, payments, reconciliations).
 -- Each copy shifts the ids of a table by (copy number x that table's
--- largest id). Run with psql -v copies=N.
+-- largest id), and the customers by (copy number x :partner_shift), so a
+-- copy can belong to other customers (0: the same ones). Run with
+-- psql -v copies=N -v partner_shift=M.
 \set ON_ERROR_STOP on
 -- Payments and their journal entries point at each other: check the foreign
 -- keys of the copies only once all of them are in (needs a superuser).
@@ -13,7 +15,8 @@ CREATE TEMP TABLE span AS SELECT
     (SELECT max(id) FROM account_move_line) AS aml,
     (SELECT max(id) FROM account_payment) AS pay,
     (SELECT max(id) FROM account_partial_reconcile) AS apr,
-    (SELECT coalesce(max(id), 0) FROM account_full_reconcile) AS afr;
+    (SELECT coalesce(max(id), 0) FROM account_full_reconcile) AS afr,
+    :partner_shift AS pshift;
 CREATE TEMP TABLE copy_no AS SELECT generate_series(1, :copies) AS k;
 
 CREATE OR REPLACE FUNCTION pg_temp.clone(tbl text, shifts jsonb, extra jsonb DEFAULT '{}')
@@ -34,12 +37,19 @@ BEGIN
 END $$;
 
 SELECT pg_temp.clone('account_full_reconcile', '{"id": "afr"}');
-SELECT pg_temp.clone('sale_order', '{"id": "so"}', '{"name": "t.name || ''-'' || c.k"}');
-SELECT pg_temp.clone('sale_order_line', '{"id": "sol", "order_id": "so"}');
-SELECT pg_temp.clone('account_payment', '{"id": "pay", "move_id": "am"}');
-SELECT pg_temp.clone('account_move', '{"id": "am", "origin_payment_id": "pay", "reversed_entry_id": "am"}',
+SELECT pg_temp.clone('sale_order',
+                     '{"id": "so", "partner_id": "pshift", "partner_invoice_id": "pshift",
+                       "partner_shipping_id": "pshift"}',
                      '{"name": "t.name || ''-'' || c.k"}');
-SELECT pg_temp.clone('account_move_line', '{"id": "aml", "move_id": "am", "full_reconcile_id": "afr"}');
+SELECT pg_temp.clone('sale_order_line', '{"id": "sol", "order_id": "so"}');
+SELECT pg_temp.clone('account_payment', '{"id": "pay", "move_id": "am", "partner_id": "pshift"}');
+SELECT pg_temp.clone('account_move',
+                     '{"id": "am", "origin_payment_id": "pay", "reversed_entry_id": "am",
+                       "partner_id": "pshift", "commercial_partner_id": "pshift",
+                       "partner_shipping_id": "pshift"}',
+                     '{"name": "t.name || ''-'' || c.k"}');
+SELECT pg_temp.clone('account_move_line',
+                     '{"id": "aml", "move_id": "am", "full_reconcile_id": "afr", "partner_id": "pshift"}');
 SELECT pg_temp.clone('account_partial_reconcile',
                      '{"id": "apr", "debit_move_id": "aml", "credit_move_id": "aml", "full_reconcile_id": "afr"}');
 SELECT pg_temp.clone('sale_order_line_invoice_rel', '{"order_line_id": "sol", "invoice_line_id": "aml"}');

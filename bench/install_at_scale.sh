@@ -8,7 +8,7 @@
 # 2. the seeded documents multiplied in SQL to about TARGET_INVOICES
 #    invoices, then the module installed on that database.
 #
-# Prints one line: BENCH key=value ...
+# Prints one line: INSTALL key=value ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/common.sh
@@ -41,7 +41,7 @@ seed_with=$(run_odoo shell -d "${prefix}_with" <bench/seed_documents.py 2>"$work
 
 copies=$(( (TARGET_INVOICES + SEED_ORDERS - 1) / SEED_ORDERS - 1 ))
 echo "==> multiplying the documents x$((copies + 1)) in SQL" >&2
-psql -X -q -d "${prefix}_without" -v copies="$copies" -f bench/clone_documents.sql >/dev/null
+psql -X -q -d "${prefix}_without" -v copies="$copies" -v partner_shift=0 -f bench/clone_documents.sql >/dev/null
 invoices=$(psql -XtA -d "${prefix}_without" -c "SELECT count(*) FROM account_move WHERE move_type = 'out_invoice'")
 payments=$(psql -XtA -d "${prefix}_without" -c "SELECT count(*) FROM account_payment")
 orders=$(psql -XtA -d "${prefix}_without" -c "SELECT count(*) FROM sale_order")
@@ -67,5 +67,5 @@ figures = {
 for key in ("confirm_s", "post_invoices_s", "register_payments_s"):
     figures[key.replace("_s", "_without_s")] = round(without[key], 2)
     figures[key.replace("_s", "_with_s")] = round(with_module[key], 2)
-print("BENCH " + " ".join(f"{k}={v}" for k, v in figures.items()) + " $states $move_states")
+print("INSTALL " + " ".join(f"{k}={v}" for k, v in figures.items()) + " $states $move_states")
 PY

@@ -9,6 +9,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, float_repr
 
 from .sale_reconciliation_statement_ledger import (
+    CREATE_OPEN_ITEMS,
+    DROP_OPEN_ITEMS,
     INSERT_DETAIL_LINES,
     INSERT_ENTRY_LINES,
     LEDGER_TOTALS,
@@ -139,9 +141,7 @@ class SaleReconciliationStatement(models.Model):
     aging_61_90 = fields.Monetary(string="61-90 Days", readonly=True, copy=False)
     aging_over_90 = fields.Monetary(string="Over 90 Days", readonly=True, copy=False)
 
-    confirmed_by_id = fields.Many2one(
-        "res.users", string="Confirmed By", readonly=True, copy=False
-    )
+    confirmed_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     confirmed_date = fields.Datetime(readonly=True, copy=False)
     sent_date = fields.Datetime(readonly=True, copy=False)
     dispute_reason = fields.Text(readonly=True, copy=False, tracking=True)
@@ -192,9 +192,10 @@ class SaleReconciliationStatement(models.Model):
     # -------------------------------------------------------------------------
 
     def _compute_access_url(self):
-        super()._compute_access_url()
+        result = super()._compute_access_url()
         for statement in self:
             statement.access_url = f"/my/statements/{statement.id}"
+        return result
 
     @api.depends("line_ids.display_type")
     def _compute_entry_count(self):
@@ -227,7 +228,9 @@ class SaleReconciliationStatement(models.Model):
             statement.ledger_difference = closing - statement.closing_balance
             statement.ledger_changed = statement.state != "draft" and (
                 bool(currency.compare_amounts(closing, statement.closing_balance))
-                or bool(currency.compare_amounts(ledger["debit"], statement.total_debit))
+                or bool(
+                    currency.compare_amounts(ledger["debit"], statement.total_debit)
+                )
                 or bool(
                     currency.compare_amounts(ledger["credit"], statement.total_credit)
                 )
@@ -327,22 +330,23 @@ class SaleReconciliationStatement(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # Browsed together, the customers are read in one query.
+        partners = self.env["res.partner"].browse(
+            [vals["partner_id"] for vals in vals_list if vals.get("partner_id")]
+        )
         for vals in vals_list:
-            company = self.env["res.company"].browse(
-                vals.get("company_id") or self.env.company.id
-            )
-            if vals.get("name", "/") == "/":
-                vals["name"] = self._next_statement_number(company)
             if not vals.get("user_id") and vals.get("partner_id"):
-                partner = self.env["res.partner"].browse(vals["partner_id"])
+                partner = partners.browse(vals["partner_id"]).with_prefetch(
+                    partners._prefetch_ids
+                )
                 vals["user_id"] = (
                     partner.commercial_partner_id.user_id.id or self.env.user.id
                 )
+        self._assign_statement_numbers(vals_list)
         statements = super(
             SaleReconciliationStatement, self.with_context(mail_create_nolog=True)
         ).create(vals_list)
-        statements._check_has_ledger_entries()
-        statements._fill_from_ledger()
+        statements._check_has_ledger_entries(statements._fill_from_ledger())
         return statements.with_env(self.env)
 
     def write(self, vals):
@@ -507,9 +511,7 @@ class SaleReconciliationStatement(models.Model):
 
     def action_cancel(self):
         self._check_manager(_("cancel statements"))
-        self._check_state(
-            {"draft", "confirmed", "sent", "disputed"}, _("cancel it")
-        )
+        self._check_state({"draft", "confirmed", "sent", "disputed"}, _("cancel it"))
         self.write({"state": "cancel"})
         return True
 
@@ -533,8 +535,10 @@ class SaleReconciliationStatement(models.Model):
             )
             for statement in broken:
                 statement.message_post(
-                    body=_("Integrity check failed: the content no longer "
-                           "matches what the customer accepted.")
+                    body=_(
+                        "Integrity check failed: the content no longer "
+                        "matches what the customer accepted."
+                    )
                 )
         else:
             message = _("Intact: the content is what the customer accepted.")
@@ -584,9 +588,7 @@ class SaleReconciliationStatement(models.Model):
             "sale_reconciliation.group_reconciliation_manager"
         ):
             return
-        raise AccessError(
-            _("Only reconciliation managers may %(what)s.", what=what)
-        )
+        raise AccessError(_("Only reconciliation managers may %(what)s.", what=what))
 
     def _check_state(self, allowed, what):
         state_labels = dict(self._fields["state"]._description_selection(self.env))
@@ -641,30 +643,62 @@ class SaleReconciliationStatement(models.Model):
                 )
 
     @api.model
-    def _next_statement_number(self, company):
+    def _assign_statement_numbers(self, vals_list):
+        """Number the new statements from their company's sequence."""
+        to_number = {}
+        for vals in vals_list:
+            if vals.get("name", "/") == "/":
+                company_id = vals.get("company_id") or self.env.company.id
+                to_number.setdefault(company_id, []).append(vals)
+        for company_id, company_vals in to_number.items():
+            sequence = self._get_statement_sequence(
+                self.env["res.company"].browse(company_id)
+            )
+            for vals, number in zip(
+                company_vals,
+                self._reserve_sequence_numbers(sequence, len(company_vals)),
+                strict=True,
+            ):
+                vals["name"] = number
+
+    @api.model
+    def _get_statement_sequence(self, company):
         # sudo: ir.sequence - numbering is technical; each company gets its own
         # sequence the first time it makes a statement.
         sequence_model = self.env["ir.sequence"].sudo()
-        if not sequence_model.search_count(
+        sequence = sequence_model.search(
             [("code", "=", SEQUENCE_CODE), ("company_id", "=", company.id)], limit=1
-        ):
-            sequence_model.create(
-                {
-                    "name": _("Customer Statements (%(company)s)", company=company.name),
-                    "code": SEQUENCE_CODE,
-                    "company_id": company.id,
-                    "prefix": "ST/%(year)s/",
-                    "padding": 5,
-                }
-            )
-        return sequence_model.with_company(company).next_by_code(SEQUENCE_CODE)
+        )
+        return sequence or sequence_model.create(
+            {
+                "name": _("Customer Statements (%(company)s)", company=company.name),
+                "code": SEQUENCE_CODE,
+                "company_id": company.id,
+                "prefix": "ST/%(year)s/",
+                "padding": 5,
+            }
+        )
 
-    def _check_has_ledger_entries(self):
+    @api.model
+    def _reserve_sequence_numbers(self, sequence, count):
+        """``count`` numbers of ``sequence``: one query for a standard
+        sequence, whatever the count."""
+        if sequence.implementation != "standard" or sequence.use_date_range:
+            return [sequence.next_by_id() for _i in range(count)]
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT nextval(%s) FROM generate_series(1, %s)",
+                f"ir_sequence_{sequence.id:03d}",
+                count,
+            )
+        )
+        return [sequence.get_next_char(row[0]) for row in rows]
+
+    def _check_has_ledger_entries(self, items):
         """A statement must have something to say: refuse a customer and
         currency without any receivable entry up to the period's end."""
-        totals = self._read_ledger_totals()
         for statement in self:
-            if not totals.get(statement.id, {}).get("items"):
+            if not items.get(statement.id):
                 raise ValidationError(
                     _(
                         "%(customer)s has no posted receivable entries in "
@@ -699,25 +733,33 @@ class SaleReconciliationStatement(models.Model):
 
     def _fill_from_ledger(self):
         """(Re)write the lines and totals of these draft statements from the
-        ledger, in a few queries for all of them."""
+        ledger, in a few queries for all of them.
+
+        :return: {statement id: number of receivable items up to its end}
+        """
         if not self:
-            return
+            return {}
         self._flush_ledger()
         params = {"statement_ids": self.ids, "uid": self.env.uid}
-        self.env.execute_query(
+        execute = self.env.execute_query
+        execute(SQL(DROP_OPEN_ITEMS))
+        execute(ledger_sql(CREATE_OPEN_ITEMS, **params))
+        execute(
             SQL(
                 "DELETE FROM sale_reconciliation_statement_line "
                 "WHERE statement_id = ANY(%s)",
                 self.ids,
             )
         )
-        self.env.execute_query(ledger_sql(INSERT_ENTRY_LINES, **params))
-        self.env.execute_query(ledger_sql(INSERT_DETAIL_LINES, **params))
-        self.env.execute_query(ledger_sql(UPDATE_TOTALS, **params))
+        execute(ledger_sql(INSERT_ENTRY_LINES, **params))
+        execute(ledger_sql(INSERT_DETAIL_LINES, **params))
+        items = dict(execute(ledger_sql(UPDATE_TOTALS, **params)))
+        execute(SQL(DROP_OPEN_ITEMS))
         # The rows were written behind the ORM's back: forget what it cached.
         self.env["sale.reconciliation.statement.line"].invalidate_model()
         self.invalidate_recordset()
         self.env.add_to_compute(self._fields["entry_count"], self)
+        return items
 
     def _get_hash_payload(self):
         """The accepted content, in a canonical text form."""

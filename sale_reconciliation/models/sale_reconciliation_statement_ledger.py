@@ -71,7 +71,9 @@ LEDGER_ITEMS = """
          GROUP BY statement_id, aml_id
     ),
     open_items AS (
-        SELECT i.*, i.amount + COALESCE(m.amount, 0) AS residual
+        SELECT i.*,
+               i.amount + COALESCE(m.amount, 0) AS residual,
+               i.date_to - COALESCE(i.date_maturity, i.date) AS days_due
           FROM items i
           LEFT JOIN matched m ON m.statement_id = i.statement_id AND m.aml_id = i.aml_id
     )
@@ -79,13 +81,12 @@ LEDGER_ITEMS = """
 
 # Entry lines of the statements, one per journal item of the period, in date
 # order, with the running balance.
-INSERT_ENTRY_LINES = (
-    "WITH"
-    + LEDGER_ITEMS
-    + """,
-    opening AS (
+INSERT_ENTRY_LINES = """
+    WITH opening AS (
         SELECT statement_id, SUM(amount) AS amount
-          FROM items WHERE date < date_from GROUP BY statement_id
+          FROM sale_reconciliation_open_items
+         WHERE date < date_from
+         GROUP BY statement_id
     ),
     move_orders AS (
         SELECT invoice_line.move_id, string_agg(DISTINCT sale.name, ', ') AS names
@@ -94,12 +95,14 @@ INSERT_ENTRY_LINES = (
           JOIN sale_order_line sale_line ON sale_line.id = rel.order_line_id
           JOIN sale_order sale ON sale.id = sale_line.order_id
          WHERE invoice_line.move_id IN (
-                   SELECT move_id FROM items WHERE date >= date_from)
+                   SELECT move_id FROM sale_reconciliation_open_items
+                    WHERE date >= date_from)
          GROUP BY invoice_line.move_id
     )
     INSERT INTO sale_reconciliation_statement_line (
-        statement_id, company_id, sequence, display_type, date, date_maturity, move_line_id,
-        move_id, document_type, name, reference, sale_order_refs, debit, credit,
+        statement_id, company_id, sequence, display_type, date, date_maturity,
+        move_line_id, move_id, document_type, name, reference, sale_order_refs,
+        debit, credit,
         balance, amount_residual, create_uid, create_date, write_uid, write_date)
     SELECT o.statement_id,
            o.company_id,
@@ -115,21 +118,23 @@ INSERT_ENTRY_LINES = (
                   OR move.statement_line_id IS NOT NULL THEN 'payment'
                 ELSE 'other' END,
            move.name,
-           COALESCE(NULLIF(move.ref, ''), NULLIF(move.payment_reference, '')),
+           CASE WHEN move.move_type IN ('out_invoice', 'out_refund', 'out_receipt')
+                THEN NULLIF(move.ref, '')
+                ELSE COALESCE(NULLIF(move.ref, ''), NULLIF(move.payment_reference, ''))
+           END,
            mo.names,
            GREATEST(o.amount, 0),
            GREATEST(-o.amount, 0),
            COALESCE(op.amount, 0) + SUM(o.amount) OVER entries,
            o.residual,
            %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
-      FROM open_items o
+      FROM sale_reconciliation_open_items o
       JOIN account_move move ON move.id = o.move_id
       LEFT JOIN opening op ON op.statement_id = o.statement_id
       LEFT JOIN move_orders mo ON mo.move_id = o.move_id
      WHERE o.date >= o.date_from
     WINDOW entries AS (PARTITION BY o.statement_id ORDER BY o.date, o.move_id, o.aml_id)
 """
-)
 
 # Under each invoice and credit note of a detailed statement: its goods, with
 # the delivered quantity of the order line, so goods can be checked against
@@ -187,41 +192,42 @@ INSERT_DETAIL_LINES = """
       LEFT JOIN delivered d ON d.invoice_line_id = aml.id
 """
 
-# Totals and aging of each statement, as the ledger has them now.
-LEDGER_TOTALS = (
-    "WITH"
-    + LEDGER_ITEMS
-    + """
-    SELECT st.id AS statement_id,
-           COALESCE(SUM(o.amount) FILTER (WHERE o.date < st.date_from), 0) AS opening,
-           COALESCE(SUM(GREATEST(o.amount, 0)) FILTER (WHERE o.date >= st.date_from), 0)
-               AS debit,
-           COALESCE(SUM(GREATEST(-o.amount, 0)) FILTER (WHERE o.date >= st.date_from), 0)
-               AS credit,
-           COUNT(o.aml_id) FILTER (WHERE o.date >= st.date_from) AS entries,
+# Totals and aging of statements s from their open items o.
+TOTALS_SELECT = """
+    SELECT s.id AS statement_id,
+           COALESCE(SUM(o.amount) FILTER (WHERE o.date < s.date_from), 0) AS opening,
+           COALESCE(SUM(GREATEST(o.amount, 0)) FILTER (
+               WHERE o.date >= s.date_from), 0) AS debit,
+           COALESCE(SUM(GREATEST(-o.amount, 0)) FILTER (
+               WHERE o.date >= s.date_from), 0) AS credit,
+           COUNT(o.aml_id) FILTER (WHERE o.date >= s.date_from) AS entries,
            COUNT(o.aml_id) AS items,
            COALESCE(SUM(o.residual) FILTER (
-               WHERE o.residual > 0 AND COALESCE(o.date_maturity, o.date) < st.date_to
-           ), 0) AS overdue,
+               WHERE o.residual > 0 AND o.days_due > 0), 0) AS overdue,
+           COALESCE(SUM(o.residual) FILTER (WHERE o.days_due <= 0), 0) AS aging_0,
            COALESCE(SUM(o.residual) FILTER (
-               WHERE st.date_to - COALESCE(o.date_maturity, o.date) <= 0), 0) AS aging_0,
+               WHERE o.days_due BETWEEN 1 AND 30), 0) AS aging_30,
            COALESCE(SUM(o.residual) FILTER (
-               WHERE st.date_to - COALESCE(o.date_maturity, o.date) BETWEEN 1 AND 30), 0)
-               AS aging_30,
+               WHERE o.days_due BETWEEN 31 AND 60), 0) AS aging_60,
            COALESCE(SUM(o.residual) FILTER (
-               WHERE st.date_to - COALESCE(o.date_maturity, o.date) BETWEEN 31 AND 60), 0)
-               AS aging_60,
-           COALESCE(SUM(o.residual) FILTER (
-               WHERE st.date_to - COALESCE(o.date_maturity, o.date) BETWEEN 61 AND 90), 0)
-               AS aging_90,
-           COALESCE(SUM(o.residual) FILTER (
-               WHERE st.date_to - COALESCE(o.date_maturity, o.date) > 90), 0)
-               AS aging_older
-      FROM stmt st
-      LEFT JOIN open_items o ON o.statement_id = st.id
-     GROUP BY st.id
+               WHERE o.days_due BETWEEN 61 AND 90), 0) AS aging_90,
+           COALESCE(SUM(o.residual) FILTER (WHERE o.days_due > 90), 0) AS aging_older
+      FROM sale_reconciliation_statement s
+      LEFT JOIN {source} o ON o.statement_id = s.id
+     WHERE s.id = ANY(%(statement_ids)s)
+     GROUP BY s.id
 """
+
+# The ledger's totals now, to tell whether a frozen statement still matches.
+LEDGER_TOTALS = "WITH" + LEDGER_ITEMS + TOTALS_SELECT.format(source="open_items")
+
+# The open items of a batch of statements, read once per fill.
+CREATE_OPEN_ITEMS = (
+    "CREATE TEMPORARY TABLE sale_reconciliation_open_items ON COMMIT DROP AS WITH"
+    + LEDGER_ITEMS
+    + " SELECT * FROM open_items"
 )
+DROP_OPEN_ITEMS = "DROP TABLE IF EXISTS sale_reconciliation_open_items"
 
 UPDATE_TOTALS = (
     """
@@ -239,9 +245,10 @@ UPDATE_TOTALS = (
            write_uid = %(uid)s,
            write_date = NOW() AT TIME ZONE 'UTC'
       FROM ("""
-    + LEDGER_TOTALS
+    + TOTALS_SELECT.format(source="sale_reconciliation_open_items")
     + """) t
      WHERE t.statement_id = s.id
+ RETURNING s.id, t.items
 """
 )
 

@@ -9,7 +9,6 @@ class SaleReconciliationStatementLine(models.Model):
 
     statement_id = fields.Many2one(
         "sale.reconciliation.statement",
-        string="Statement",
         required=True,
         index=True,
         ondelete="cascade",
@@ -29,12 +28,12 @@ class SaleReconciliationStatementLine(models.Model):
     date = fields.Date()
     date_maturity = fields.Date(string="Due Date")
     move_line_id = fields.Many2one(
-        "account.move.line", string="Journal Item", index="btree_not_null",
+        "account.move.line",
+        string="Journal Item",
+        index="btree_not_null",
         ondelete="set null",
     )
-    move_id = fields.Many2one(
-        "account.move", string="Document", ondelete="set null"
-    )
+    move_id = fields.Many2one("account.move", string="Document", ondelete="set null")
     document_type = fields.Selection(
         selection=[
             ("invoice", "Invoice"),
@@ -53,13 +52,14 @@ class SaleReconciliationStatementLine(models.Model):
         string="Open at Period End",
         help="Part of this item still open at the end of the statement period.",
     )
-    product_id = fields.Many2one("product.product", string="Product")
+    product_id = fields.Many2one("product.product")
     quantity = fields.Float(digits="Product Unit of Measure")
     product_uom_id = fields.Many2one("uom.uom", string="Unit")
     price_unit = fields.Float(string="Unit Price", digits="Product Price")
     price_subtotal = fields.Monetary(string="Amount")
     qty_delivered = fields.Float(
-        string="Delivered", digits="Product Unit of Measure",
+        string="Delivered",
+        digits="Product Unit of Measure",
         help="Delivered quantity of the order line the goods were invoiced from.",
     )
 
@@ -82,4 +82,3 @@ class SaleReconciliationStatementLine(models.Model):
     @api.ondelete(at_uninstall=False)
     def _unlink_except_frozen(self):
         self.statement_id._check_lines_editable()
-

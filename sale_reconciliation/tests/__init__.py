@@ -1,1 +1,5 @@
 from . import test_reconciliation_status
+from . import test_statement_balances
+from . import test_statement_documents
+from . import test_statement_generate
+from . import test_statement_workflow

@@ -226,9 +226,7 @@ class StatementCommon(SaleReconciliationCommon):
         return invoice
 
     def pay_at(self, invoices, date, amount=None):
-        return self.pay(
-            invoices, amount=amount, payment_date=fields.Date.to_date(date)
-        )
+        return self.pay(invoices, amount=amount, payment_date=fields.Date.to_date(date))
 
     def receive_at(self, date, amount, partner=None, currency=None):
         payment = self.env["account.payment"].create(

@@ -2,6 +2,7 @@ import base64
 import io
 
 import openpyxl
+
 from odoo import fields
 from odoo.tests import tagged
 
@@ -21,9 +22,13 @@ class TestStatementDocuments(StatementCommon):
         self.statement = self.make_statement("2025-03-01", "2025-03-31")
 
     def test_report_html_shows_the_figures(self):
-        html = self.env["ir.actions.report"]._render_qweb_html(
-            "sale_reconciliation.report_statement", self.statement.ids
-        )[0].decode()
+        html = (
+            self.env["ir.actions.report"]
+            ._render_qweb_html(
+                "sale_reconciliation.report_statement", self.statement.ids
+            )[0]
+            .decode()
+        )
         for text in (
             "Statement of Account",
             self.statement.name,
@@ -42,7 +47,9 @@ class TestStatementDocuments(StatementCommon):
         pdf, report_format = (
             self.env["ir.actions.report"]
             .with_context(force_report_rendering=True)
-            ._render_qweb_pdf("sale_reconciliation.report_statement", self.statement.ids)
+            ._render_qweb_pdf(
+                "sale_reconciliation.report_statement", self.statement.ids
+            )
         )
         self.assertEqual(report_format, "pdf")
         self.assertTrue(pdf.startswith(b"%PDF"))
@@ -60,7 +67,7 @@ class TestStatementDocuments(StatementCommon):
             "2025-03-01", "2025-03-31", statement_type="detailed"
         )
         details = statement.line_ids.filtered(
-            lambda l: l.display_type == "detail" and l.move_id == invoice
+            lambda line: line.display_type == "detail" and line.move_id == invoice
         )
         self.assertRecordValues(
             details,
@@ -76,19 +83,21 @@ class TestStatementDocuments(StatementCommon):
             ],
         )
         entry = statement.line_ids.filtered(
-            lambda l: l.move_id == invoice and l.display_type == "entry"
+            lambda line: line.move_id == invoice and line.display_type == "entry"
         )
         self.assertEqual(entry.sale_order_refs, order.name)
         self.assertEqual(
-            statement.line_ids.filtered(lambda l: l.move_id == invoice).mapped(
+            statement.line_ids.filtered(lambda line: line.move_id == invoice).mapped(
                 "display_type"
             ),
             ["entry", "detail"],
         )
         self.assertEqual(statement.closing_balance, 1200.0)
-        html = self.env["ir.actions.report"]._render_qweb_html(
-            "sale_reconciliation.report_statement", statement.ids
-        )[0].decode()
+        html = (
+            self.env["ir.actions.report"]
+            ._render_qweb_html("sale_reconciliation.report_statement", statement.ids)[0]
+            .decode()
+        )
         self.assertIn(self.product_ordered.name, html)
         self.assertIn("delivered", html)
 
@@ -107,7 +116,8 @@ class TestStatementDocuments(StatementCommon):
             io.BytesIO(base64.b64decode(attachment.datas)), data_only=True
         )
         self.assertEqual(
-            workbook.sheetnames, [name.replace("/", "-") for name in statements.mapped("name")]
+            workbook.sheetnames,
+            [name.replace("/", "-") for name in statements.mapped("name")],
         )
         for statement, sheet in zip(statements, workbook.worksheets, strict=True):
             values = [

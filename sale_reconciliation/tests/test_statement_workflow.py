@@ -176,7 +176,8 @@ class TestStatementWorkflow(StatementCommon):
         self.assertEqual(statement.state, "draft")
         statement.with_user(self.other_manager).action_confirm()
         self.assertRecordValues(
-            statement, [{"state": "confirmed", "confirmed_by_id": self.other_manager.id}]
+            statement,
+            [{"state": "confirmed", "confirmed_by_id": self.other_manager.id}],
         )
 
         self.env.company.statement_review_required = False

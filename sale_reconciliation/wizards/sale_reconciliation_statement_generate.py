@@ -59,7 +59,6 @@ class SaleReconciliationStatementGenerate(models.TransientModel):
         check_company=True,
     )
     company_currency_only = fields.Boolean(
-        string="Company Currency Only",
         help="Off: one statement per currency the customer has entries in. On: "
         "only the statements in the company's currency.",
     )
@@ -85,7 +84,16 @@ class SaleReconciliationStatementGenerate(models.TransientModel):
         return values
 
     def _get_scope_partners(self):
-        """The customers asked for, or None for all of them."""
+        """The customers asked for, or None for all of them. A salesperson
+        only ever gets the statements of their own customers."""
+        self.ensure_one()
+        partners = self._get_requested_partners()
+        if self.env.user.has_group("sale_reconciliation.group_reconciliation_manager"):
+            return partners
+        own = self.env["res.partner"].search([("user_id", "=", self.env.uid)])
+        return own if partners is None else partners & own.commercial_partner_id
+
+    def _get_requested_partners(self):
         self.ensure_one()
         Partner = self.env["res.partner"]
         if self.customer_scope == "all":
@@ -113,15 +121,17 @@ class SaleReconciliationStatementGenerate(models.TransientModel):
                     date_to=self.date_to,
                 )
             )
-        statements, skipped = self.env[
-            "sale.reconciliation.statement"
-        ].with_company(self.company_id)._generate_statements(
-            self.date_from,
-            self.date_to,
-            statement_type=self.statement_type,
-            partners=self._get_scope_partners(),
-            company=self.company_id,
-            company_currency_only=self.company_currency_only,
+        statements, skipped = (
+            self.env["sale.reconciliation.statement"]
+            .with_company(self.company_id)
+            ._generate_statements(
+                self.date_from,
+                self.date_to,
+                statement_type=self.statement_type,
+                partners=self._get_scope_partners(),
+                company=self.company_id,
+                company_currency_only=self.company_currency_only,
+            )
         )
         self.write(
             {

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# make bench: every benchmark, each printing its figures, then one
+# machine-readable line with all of them: BENCH key=value ...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+statements=$(bench/statements_at_scale.sh | tee /dev/stderr | grep '^STATEMENTS ')
+install=$(bench/install_at_scale.sh | tee /dev/stderr | grep '^INSTALL ')
+echo "BENCH ${statements#STATEMENTS } ${install#INSTALL }"
