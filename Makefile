@@ -14,7 +14,7 @@ export PYTHON PGHOST PGPORT PGUSER PGPASSWORD DEMO_DB HTTP_PORT
 
 PIP_INSTALL = $(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore
 
-.PHONY: help check-odoo requirements test-requirements run test lint bench readme
+.PHONY: help check-odoo system-requirements requirements test-requirements run test lint bench readme
 
 help:
 	@echo "make run    serve the demo database $(DEMO_DB) at http://localhost:$(HTTP_PORT) (admin / admin)"
@@ -25,7 +25,10 @@ help:
 check-odoo:
 	@$(PYTHON) tools/odoo_env.py check
 
-requirements: check-odoo
+system-requirements:
+	@tools/system_requirements.sh
+
+requirements: check-odoo system-requirements
 	@$(PIP_INSTALL) -r requirements.txt
 
 test-requirements: requirements

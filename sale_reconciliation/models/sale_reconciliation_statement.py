@@ -9,11 +9,11 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, float_repr
 
 from .sale_reconciliation_statement_ledger import (
-    CREATE_OPEN_ITEMS,
     DROP_OPEN_ITEMS,
     INSERT_DETAIL_LINES,
     INSERT_ENTRY_LINES,
     LEDGER_TOTALS,
+    OPEN_ITEMS_STEPS,
     STATEMENT_CANDIDATES,
     UPDATE_TOTALS,
     ledger_sql,
@@ -565,6 +565,7 @@ class SaleReconciliationStatement(models.Model):
     # MAIL
     # -------------------------------------------------------------------------
 
+    @api.returns("mail.message", lambda value: value.id)
     def message_post(self, **kwargs):
         if self.env.context.get("mark_statement_as_sent"):
             self.filtered(lambda s: s.state == "confirmed")._mark_sent()
@@ -743,7 +744,8 @@ class SaleReconciliationStatement(models.Model):
         params = {"statement_ids": self.ids, "uid": self.env.uid}
         execute = self.env.execute_query
         execute(SQL(DROP_OPEN_ITEMS))
-        execute(ledger_sql(CREATE_OPEN_ITEMS, **params))
+        for step in OPEN_ITEMS_STEPS:
+            execute(ledger_sql(step, **params))
         execute(
             SQL(
                 "DELETE FROM sale_reconciliation_statement_line "

@@ -14,70 +14,100 @@ difference entries are internal and never listed.
 
 from odoo.tools import SQL
 
-# The receivable items of each statement, up to its end date, with their
-# amount in the statement's currency. Expects the statements' ids in
-# %(statement_ids)s.
-LEDGER_ITEMS = """
-    stmt AS (
-        SELECT s.id, s.partner_id, s.company_id, s.currency_id, s.date_from,
-               s.date_to, s.currency_id = company.currency_id AS in_company_currency,
-               company.currency_exchange_journal_id AS exchange_journal_id
-          FROM sale_reconciliation_statement s
-          JOIN res_company company ON company.id = s.company_id
-         WHERE s.id = ANY(%(statement_ids)s)
-    ),
-    items AS (
-        SELECT st.id AS statement_id,
-               st.company_id,
-               aml.id AS aml_id,
-               aml.move_id,
-               aml.date,
-               aml.date_maturity,
-               CASE WHEN st.in_company_currency THEN aml.balance
-                    ELSE aml.amount_currency END AS amount,
-               st.in_company_currency,
-               st.date_from,
-               st.date_to
-          FROM stmt st
-          JOIN res_partner partner ON partner.commercial_partner_id = st.partner_id
-          JOIN account_move_line aml ON aml.partner_id = partner.id
-                                    AND aml.company_id = st.company_id
-                                    AND aml.currency_id = st.currency_id
-                                    AND aml.parent_state = 'posted'
-                                    AND aml.date <= st.date_to
-          JOIN account_account account ON account.id = aml.account_id
-                                      AND account.account_type = 'asset_receivable'
-          JOIN account_move move ON move.id = aml.move_id
-         WHERE move.journal_id IS DISTINCT FROM st.exchange_journal_id
-    ),
-    matched AS (
-        -- What was matched with each item by its statement's end date.
-        SELECT statement_id, aml_id, SUM(amount) AS amount
-          FROM (
-              SELECT i.statement_id, i.aml_id,
-                     -CASE WHEN i.in_company_currency THEN p.amount
-                           ELSE p.debit_amount_currency END AS amount
-                FROM items i
-                JOIN account_partial_reconcile p ON p.debit_move_id = i.aml_id
-               WHERE p.max_date <= i.date_to
-              UNION ALL
-              SELECT i.statement_id, i.aml_id,
-                     CASE WHEN i.in_company_currency THEN p.amount
-                          ELSE p.credit_amount_currency END AS amount
-                FROM items i
-                JOIN account_partial_reconcile p ON p.credit_move_id = i.aml_id
-               WHERE p.max_date <= i.date_to
-          ) sides
-         GROUP BY statement_id, aml_id
-    ),
-    open_items AS (
-        SELECT i.*,
-               i.amount + COALESCE(m.amount, 0) AS residual,
-               i.date_to - COALESCE(i.date_maturity, i.date) AS days_due
-          FROM items i
-          LEFT JOIN matched m ON m.statement_id = i.statement_id AND m.aml_id = i.aml_id
-    )
+# The statements being read, with what the reading needs of their company.
+STATEMENTS_SELECT = """
+    SELECT s.id, s.partner_id, s.company_id, s.currency_id, s.date_from,
+           s.date_to, s.currency_id = company.currency_id AS in_company_currency,
+           company.currency_exchange_journal_id AS exchange_journal_id
+      FROM sale_reconciliation_statement s
+      JOIN res_company company ON company.id = s.company_id
+     WHERE s.id = ANY(%(statement_ids)s)
 """
+
+# The receivable items of each statement {stmt}, up to its end date, with
+# their amount in the statement's currency.
+ITEMS_SELECT = """
+    SELECT st.id AS statement_id,
+           st.company_id,
+           aml.id AS aml_id,
+           aml.move_id,
+           aml.date,
+           aml.date_maturity,
+           CASE WHEN st.in_company_currency THEN aml.balance
+                ELSE aml.amount_currency END AS amount,
+           st.in_company_currency,
+           st.date_from,
+           st.date_to
+      FROM {stmt} st
+      JOIN res_partner partner ON partner.commercial_partner_id = st.partner_id
+      JOIN account_move_line aml ON aml.partner_id = partner.id
+                                AND aml.company_id = st.company_id
+                                AND aml.currency_id = st.currency_id
+                                AND aml.parent_state = 'posted'
+                                AND aml.date <= st.date_to
+      JOIN account_account account ON account.id = aml.account_id
+                                  AND account.account_type = 'asset_receivable'
+      JOIN account_move move ON move.id = aml.move_id
+     WHERE move.journal_id IS DISTINCT FROM st.exchange_journal_id
+"""
+
+# The items {items} with what is still open of each at its statement's end
+# date, and how many days past due it is then.
+OPEN_ITEMS_SELECT = """
+    SELECT i.*,
+           i.amount + COALESCE(m.amount, 0) AS residual,
+           i.date_to - COALESCE(i.date_maturity, i.date) AS days_due
+      FROM {items} i
+      LEFT JOIN (
+          SELECT statement_id, aml_id, SUM(amount) AS amount
+            FROM (
+                SELECT i.statement_id, i.aml_id,
+                       -CASE WHEN i.in_company_currency THEN p.amount
+                             ELSE p.debit_amount_currency END AS amount
+                  FROM {items} i
+                  JOIN account_partial_reconcile p ON p.debit_move_id = i.aml_id
+                 WHERE p.max_date <= i.date_to
+                UNION ALL
+                SELECT i.statement_id, i.aml_id,
+                       CASE WHEN i.in_company_currency THEN p.amount
+                            ELSE p.credit_amount_currency END AS amount
+                  FROM {items} i
+                  JOIN account_partial_reconcile p ON p.credit_move_id = i.aml_id
+                 WHERE p.max_date <= i.date_to
+            ) sides
+           GROUP BY statement_id, aml_id
+      ) m ON m.statement_id = i.statement_id AND m.aml_id = i.aml_id
+"""
+
+# The same in one query, for a look at a few statements.
+LEDGER_ITEMS = (
+    " stmt AS ("
+    + STATEMENTS_SELECT
+    + "), items AS ("
+    + ITEMS_SELECT.format(stmt="stmt")
+    + "), open_items AS ("
+    + OPEN_ITEMS_SELECT.format(items="items")
+    + ") "
+)
+
+# For a batch of statements, the same in three temporary tables, each
+# analysed so that PostgreSQL plans the next step on real row counts (the
+# statements were often created in the same transaction).
+OPEN_ITEMS_STEPS = [
+    "CREATE TEMPORARY TABLE sale_reconciliation_stmt ON COMMIT DROP AS"
+    + STATEMENTS_SELECT,
+    "ANALYZE sale_reconciliation_stmt",
+    "CREATE TEMPORARY TABLE sale_reconciliation_items ON COMMIT DROP AS"
+    + ITEMS_SELECT.format(stmt="sale_reconciliation_stmt"),
+    "ANALYZE sale_reconciliation_items",
+    "CREATE TEMPORARY TABLE sale_reconciliation_open_items ON COMMIT DROP AS"
+    + OPEN_ITEMS_SELECT.format(items="sale_reconciliation_items"),
+    "ANALYZE sale_reconciliation_open_items",
+]
+DROP_OPEN_ITEMS = (
+    "DROP TABLE IF EXISTS sale_reconciliation_open_items, "
+    "sale_reconciliation_items, sale_reconciliation_stmt"
+)
 
 # Entry lines of the statements, one per journal item of the period, in date
 # order, with the running balance.
@@ -221,13 +251,6 @@ TOTALS_SELECT = """
 # The ledger's totals now, to tell whether a frozen statement still matches.
 LEDGER_TOTALS = "WITH" + LEDGER_ITEMS + TOTALS_SELECT.format(source="open_items")
 
-# The open items of a batch of statements, read once per fill.
-CREATE_OPEN_ITEMS = (
-    "CREATE TEMPORARY TABLE sale_reconciliation_open_items ON COMMIT DROP AS WITH"
-    + LEDGER_ITEMS
-    + " SELECT * FROM open_items"
-)
-DROP_OPEN_ITEMS = "DROP TABLE IF EXISTS sale_reconciliation_open_items"
 
 UPDATE_TOTALS = (
     """
