@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-statements=$(bench/statements_at_scale.sh | tee /dev/stderr | grep '^STATEMENTS ')
-install=$(bench/install_at_scale.sh | tee /dev/stderr | grep '^INSTALL ')
+statements=$(bench/statements_at_scale.sh | grep '^STATEMENTS ')
+echo "$statements"
+install=$(bench/install_at_scale.sh | grep '^INSTALL ')
+echo "$install"
 echo "BENCH ${statements#STATEMENTS } ${install#INSTALL }"
