@@ -62,8 +62,15 @@ env.cr.execute(
     " AND column_name LIKE 'reconciliation%%'"
 )
 columns = [row[0] for row in env.cr.fetchall()]
-groups = env["ir.model.data"].search_count([("module", "=", "%s")])
-print("LEFTOVERS " + json.dumps({"columns": columns, "xmlids": groups}))
+env.cr.execute(
+    "SELECT table_name FROM information_schema.tables"
+    " WHERE table_name LIKE 'sale_reconciliation%%'"
+)
+tables = [row[0] for row in env.cr.fetchall()]
+xmlids = env["ir.model.data"].search_count([("module", "=", "%s")])
+print("LEFTOVERS " + json.dumps(
+    {"columns": columns, "tables": tables, "xmlids": xmlids}
+))
 """
     % MODULE
 )
@@ -156,4 +163,8 @@ def test_uninstall_leaves_nothing_behind(demo_db):
         "shell", "-d", demo_db, "--no-http", "--log-level=warn", stdin=LEFTOVERS
     )
     assert rc == 0, output[-5000:]
-    assert tagged_json(output, "LEFTOVERS") == {"columns": [], "xmlids": 0}
+    assert tagged_json(output, "LEFTOVERS") == {
+        "columns": [],
+        "tables": [],
+        "xmlids": 0,
+    }
