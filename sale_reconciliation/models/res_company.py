@@ -37,6 +37,33 @@ class ResCompany(models.Model):
         "follow-up activity for its responsible; 0 disables reminders.",
     )
 
+    closing_quotations_blocking = fields.Boolean(
+        string="Open Quotations Block Closing",
+        help="Quotations of the period still in draft or sent.",
+    )
+    closing_to_invoice_blocking = fields.Boolean(
+        string="Goods to Invoice Block Closing",
+        help="Confirmed orders of the period with delivered goods not invoiced.",
+    )
+    closing_draft_invoices_blocking = fields.Boolean(
+        string="Draft Invoices Block Closing",
+        default=True,
+        help="Draft customer invoices and credit notes dated in the period.",
+    )
+    closing_unmatched_payments_blocking = fields.Boolean(
+        string="Unmatched Payments Block Closing",
+        help="Customer payments of the period not fully matched with invoices.",
+    )
+    closing_mismatches_blocking = fields.Boolean(
+        string="Mismatched Orders Block Closing",
+        default=True,
+        help="Orders of the period where goods and money disagree.",
+    )
+    closing_statements_blocking = fields.Boolean(
+        string="Unaccepted Statements Block Closing",
+        help="Customer statements of the period not accepted by the customer.",
+    )
+
     _sql_constraints = [
         (
             "statement_generation_day_range",
@@ -49,3 +76,20 @@ class ResCompany(models.Model):
             "The statement reminder delay cannot be negative.",
         ),
     ]
+
+    def _get_closing_blocking_items(self):
+        """Codes of the closing checklist items that block this company's
+        closing (the others are warnings)."""
+        self.ensure_one()
+        return {
+            code
+            for code in (
+                "quotations",
+                "to_invoice",
+                "draft_invoices",
+                "unmatched_payments",
+                "mismatches",
+                "statements",
+            )
+            if self[f"closing_{code}_blocking"]
+        }

@@ -22,3 +22,21 @@ class ResConfigSettings(models.TransientModel):
     statement_reminder_days = fields.Integer(
         related="company_id.statement_reminder_days", readonly=False
     )
+    closing_quotations_blocking = fields.Boolean(
+        related="company_id.closing_quotations_blocking", readonly=False
+    )
+    closing_to_invoice_blocking = fields.Boolean(
+        related="company_id.closing_to_invoice_blocking", readonly=False
+    )
+    closing_draft_invoices_blocking = fields.Boolean(
+        related="company_id.closing_draft_invoices_blocking", readonly=False
+    )
+    closing_unmatched_payments_blocking = fields.Boolean(
+        related="company_id.closing_unmatched_payments_blocking", readonly=False
+    )
+    closing_mismatches_blocking = fields.Boolean(
+        related="company_id.closing_mismatches_blocking", readonly=False
+    )
+    closing_statements_blocking = fields.Boolean(
+        related="company_id.closing_statements_blocking", readonly=False
+    )

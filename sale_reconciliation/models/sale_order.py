@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero, format_amount, formatLang
 
 from .account_move import CUSTOMER_MOVE_TYPES
@@ -149,6 +150,53 @@ class SaleOrder(models.Model):
             order.reconciliation_mismatch_reasons = (
                 "\n".join(mismatches) if mismatches else False
             )
+
+    # -------------------------------------------------------------------------
+    # CLOSED PERIODS
+    # -------------------------------------------------------------------------
+
+    def _check_sales_period_open(self, what):
+        """Refuse ``what`` on orders dated in a closed sales period."""
+        days = {
+            order: fields.Datetime.context_timestamp(order, order.date_order).date()
+            for order in self
+            if order.date_order
+        }
+        if not days:
+            return
+        closed_period = self.env["sale.reconciliation.period"]._find_closed_periods(
+            self.company_id, min(days.values()), max(days.values())
+        )
+        for order, day in days.items():
+            period = closed_period(order.company_id, day)
+            if period:
+                raise UserError(
+                    _(
+                        "Order %(order)s is dated in the closed sales period "
+                        "%(period)s: you cannot %(what)s it.",
+                        order=order.name,
+                        period=period.name,
+                        what=what,
+                    )
+                )
+
+    def action_confirm(self):
+        # EXTENDS sale
+        self._check_sales_period_open(_("confirm"))
+        return super().action_confirm()
+
+    def _action_cancel(self):
+        # EXTENDS sale
+        self._check_sales_period_open(_("cancel"))
+        return super()._action_cancel()
+
+    def write(self, vals):
+        # EXTENDS sale: the amounts of orders in a closed period stay as closed.
+        if {"order_line", "currency_id", "pricelist_id", "date_order"} & set(vals):
+            self.filtered(lambda o: o.state == "sale")._check_sales_period_open(
+                _("change the amounts of")
+            )
+        return super().write(vals)
 
     # -------------------------------------------------------------------------
     # BUSINESS METHODS
@@ -409,6 +457,14 @@ class SaleOrder(models.Model):
 
 class SaleOrderLine(models.Model):
     _inherit = "sale.order.line"
+
+    def write(self, vals):
+        # EXTENDS sale: the amounts of orders in a closed period stay as closed.
+        if {"product_uom_qty", "price_unit", "discount", "tax_id"} & set(vals):
+            self.order_id.filtered(
+                lambda order: order.state == "sale"
+            )._check_sales_period_open(_("change the amounts of"))
+        return super().write(vals)
 
     def _get_reconciliation_label(self):
         self.ensure_one()

@@ -346,12 +346,17 @@ class SaleReconciliationStatement(models.Model):
         statements = super(
             SaleReconciliationStatement, self.with_context(mail_create_nolog=True)
         ).create(vals_list)
+        statements._check_period_open()
         statements._check_has_ledger_entries(statements._fill_from_ledger())
         return statements.with_env(self.env)
 
     def write(self, vals):
         self._check_writable(vals)
-        return super().write(vals)
+        self._check_period_open()
+        result = super().write(vals)
+        if {"date_from", "date_to", "company_id"} & set(vals):
+            self._check_period_open()
+        return result
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_sent(self):
@@ -601,6 +606,27 @@ class SaleReconciliationStatement(models.Model):
                         name=statement.name,
                         state=state_labels[statement.state],
                         what=what,
+                    )
+                )
+
+    def _check_period_open(self):
+        """Statements of a closed sales period are part of what was closed."""
+        if not self:
+            return
+        closed_period = self.env["sale.reconciliation.period"]._find_closed_periods(
+            self.company_id, min(self.mapped("date_from")), max(self.mapped("date_to"))
+        )
+        for statement in self:
+            period = closed_period(
+                statement.company_id, statement.date_from, statement.date_to
+            )
+            if period:
+                raise UserError(
+                    _(
+                        "Statement %(name)s falls in the closed sales period "
+                        "%(period)s: it cannot be created or changed.",
+                        name=statement.name,
+                        period=period.name,
                     )
                 )
 

@@ -1,3 +1,4 @@
+from . import test_period_closing
 from . import test_reconciliation_status
 from . import test_statement_access
 from . import test_statement_balances

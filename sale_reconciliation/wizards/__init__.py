@@ -1,2 +1,3 @@
+from . import sale_reconciliation_period_close
 from . import sale_reconciliation_statement_dispute
 from . import sale_reconciliation_statement_generate
