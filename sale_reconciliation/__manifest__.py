@@ -19,6 +19,8 @@
         "data/ir_cron_data.xml",
         "reports/sale_reconciliation_statement_reports.xml",
         "reports/sale_reconciliation_statement_templates.xml",
+        "reports/sale_reconciliation_period_reports.xml",
+        "reports/sale_reconciliation_period_templates.xml",
         "data/mail_template_data.xml",
         "wizards/sale_reconciliation_period_close_views.xml",
         "wizards/sale_reconciliation_statement_dispute_views.xml",

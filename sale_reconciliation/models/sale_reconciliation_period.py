@@ -1,9 +1,14 @@
 from dateutil.relativedelta import relativedelta
+from markupsafe import Markup
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
+
+# First key of the advisory lock taken while a company's period is closed or
+# reopened (the second key is the company's id).
+CLOSING_LOCK_KEY = 5_210_118
 
 
 class SaleReconciliationPeriod(models.Model):
@@ -184,6 +189,7 @@ class SaleReconciliationPeriod(models.Model):
             # sudo: res.company - the sales lock date is the closing's own
             # effect, allowed to whoever may close periods (checked above).
             company.sudo().sale_lock_date = self.date_to
+        self._store_closing(checklist, acknowledged)
         self.write(
             {
                 "state": "closed",
@@ -244,10 +250,14 @@ class SaleReconciliationPeriod(models.Model):
         self.company_id.sudo().sale_lock_date = previous.date_to or False
         self.write({"state": "open"})
         self.message_post(
-            body=_(
-                "Period reopened by %(user)s: %(reason)s",
-                user=self.env.user.name,
-                reason=reason,
+            body=Markup("%s<br/>%s")
+            % (
+                _(
+                    "Period reopened by %(user)s: %(reason)s",
+                    user=self.env.user.name,
+                    reason=reason,
+                ),
+                self._summary_as_html(),
             )
         )
         return True
@@ -265,29 +275,45 @@ class SaleReconciliationPeriod(models.Model):
 
     def _lock_for_closing(self):
         """Serialise closings and reopenings of a company: the second of two
-        concurrent ones fails clearly instead of half-closing a period."""
+        concurrent ones fails clearly instead of half-closing a period.
+
+        An advisory lock per company serialises them (whatever the rows'
+        visibility), then the company and period rows are locked so nothing
+        else changes them until the transaction ends.
+        """
+        self.flush_recordset()
+        busy = _(
+            "Another user is closing or reopening a period of %(company)s right "
+            "now. Try again in a moment.",
+            company=self.company_id.name,
+        )
+        [[free]] = self.env.execute_query(
+            SQL(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)",
+                CLOSING_LOCK_KEY,
+                self.company_id.id,
+            )
+        )
+        if not free:
+            raise UserError(busy)
         try:
-            self.env.cr.execute(
-                SQL(
-                    "SELECT 1 FROM res_company WHERE id = %s FOR UPDATE NOWAIT",
-                    self.company_id.id,
+            # A savepoint keeps the transaction usable when a lock is refused.
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT 1 FROM res_company WHERE id = %s FOR UPDATE NOWAIT",
+                        self.company_id.id,
+                    )
                 )
-            )
-            self.env.cr.execute(
-                SQL(
-                    "SELECT state FROM sale_reconciliation_period "
-                    "WHERE id = %s FOR UPDATE NOWAIT",
-                    self.id,
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT state FROM sale_reconciliation_period "
+                        "WHERE id = %s FOR UPDATE NOWAIT",
+                        self.id,
+                    )
                 )
-            )
         except pg_errors.LockNotAvailable:
-            raise UserError(
-                _(
-                    "Another user is closing or reopening a period of %(company)s "
-                    "right now. Try again in a moment.",
-                    company=self.company_id.name,
-                )
-            ) from None
+            raise UserError(busy) from None
         self.invalidate_recordset(["state"])
 
     def _get_closing_checklist(self):

@@ -1,9 +1,17 @@
+import io
 from ast import literal_eval
 from datetime import datetime, timedelta
 
+import openpyxl
+
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.sql_db import db_connect
 from odoo.tests import tagged
+
+from odoo.addons.sale_reconciliation.models.sale_reconciliation_period import (
+    CLOSING_LOCK_KEY,
+)
 
 from .common import StatementCommon
 
@@ -202,3 +210,166 @@ class TestPeriodClosing(StatementCommon):
             item["code"]: item for item in self.february._get_closing_checklist()
         }
         self.assertEqual(checklist["statements"]["count"], 0)
+
+
+@tagged("post_install", "-at_install")
+class TestPeriodClosingSummary(StatementCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Period = cls.env["sale.reconciliation.period"]
+        cls.january, cls.february = Period._create_months(2025).sorted("date_from")[:2]
+        cls.category = cls.env["product.category"].create({"name": "Furniture"})
+        cls.product_ordered.categ_id = cls.category
+        cls.env.company.closing_unmatched_payments_blocking = False
+
+    def sell(self, date, quantity, user, price=None, refund=False):
+        invoice = self.init_invoice(
+            "out_refund" if refund else "out_invoice",
+            invoice_date=date,
+            products=[self.product_ordered],
+            taxes=[self.tax_sale_a],
+        )
+        invoice.invoice_user_id = user
+        invoice.invoice_line_ids.quantity = quantity
+        if price is not None:
+            invoice.invoice_line_ids.price_unit = price
+        invoice.invoice_date_due = invoice.invoice_date
+        invoice.action_post()
+        return invoice
+
+    def test_summary_equals_independent_sums(self):
+        inv_1 = self.sell("2025-02-03", 4, self.salesperson)  # 4 x 50
+        inv_2 = self.sell("2025-02-10", 2, self.other_manager, price=80.0)
+        refund = self.sell("2025-02-12", 1, self.salesperson, refund=True)
+        self.pay_at(inv_1, "2025-02-15")
+        self.receive_at("2025-02-20", 25.0)
+        self.sell("2025-03-02", 9, self.salesperson)  # another period
+        self.january.action_close()
+        self.february.action_close(acknowledged_warnings=["unmatched_payments"])
+
+        moves = inv_1 + inv_2 + refund
+        self.assertRecordValues(
+            self.february,
+            [
+                {
+                    "summary_revenue": sum(moves.mapped("amount_untaxed_signed")),
+                    "summary_taxes": sum(moves.mapped("amount_tax_signed")),
+                    "summary_invoiced": sum(moves.mapped("amount_total_signed")),
+                    "summary_collections": inv_1.amount_total + 25.0,
+                    "summary_invoice_count": 2,
+                    "summary_refund_count": 1,
+                    "summary_payment_count": 2,
+                    "summary_unmatched_payment_count": 1,
+                }
+            ],
+        )
+        self.assertEqual(self.february.summary_revenue, 200.0 + 160.0 - 50.0)
+        # Receivables at the end of February: what the ledger says, and the
+        # overdue part (due dates are the invoice dates).
+        receivable_lines = self.env["account.move.line"].search(
+            [
+                ("company_id", "=", self.env.company.id),
+                ("account_id.account_type", "=", "asset_receivable"),
+                ("parent_state", "=", "posted"),
+                ("date", "<=", "2025-02-28"),
+            ]
+        )
+        self.assertAlmostEqual(
+            self.february.summary_receivable, sum(receivable_lines.mapped("balance"))
+        )
+        # Overdue: the second invoice, unpaid; the credit note and the
+        # payment on account are credits, not overdue.
+        self.assertAlmostEqual(self.february.summary_overdue, inv_2.amount_total)
+        by_user = {
+            line.user_id: line
+            for line in self.february.summary_line_ids
+            if line.kind == "salesperson"
+        }
+        self.assertEqual(by_user[self.salesperson].revenue, 150.0)
+        self.assertEqual(by_user[self.salesperson].quantity, 3.0)
+        self.assertEqual(by_user[self.other_manager].revenue, 160.0)
+        by_category = {
+            line.categ_id: line
+            for line in self.february.summary_line_ids
+            if line.kind == "category"
+        }
+        self.assertEqual(by_category[self.category].revenue, 310.0)
+        self.assertEqual(by_category[self.category].quantity, 5.0)
+        checks = {check.code: check for check in self.february.check_ids}
+        self.assertEqual(checks["unmatched_payments"].count, 1)
+        self.assertEqual(checks["unmatched_payments"].acknowledged_by, self.env.user)
+
+    def test_comparison_reports_and_history(self):
+        self.sell("2025-01-05", 2, self.salesperson)
+        self.sell("2025-02-05", 3, self.salesperson)
+        self.january.action_close()
+        self.february.action_close()
+        comparison = {row[0]: row for row in self.february._get_summary_comparison()}
+        revenue = comparison["Revenue"]
+        self.assertEqual(revenue[1:5], (150.0, 100.0, 50.0, 50.0))
+
+        html = (
+            self.env["ir.actions.report"]
+            ._render_qweb_html(
+                "sale_reconciliation.report_period_closing", self.february.ids
+            )[0]
+            .decode()
+        )
+        for text in (
+            "Sales Closing",
+            "2025-02",
+            "150.00",
+            "100.00",
+            "50.0",
+            "By Product Category",
+            "Checklist at Closing",
+        ):
+            self.assertIn(text, html)
+
+        workbook = openpyxl.load_workbook(
+            io.BytesIO(self.february._export_xlsx_bytes()), data_only=True
+        )
+        self.assertEqual(
+            workbook.sheetnames,
+            ["Summary", "By Salesperson", "By Product Category", "Checklist"],
+        )
+        rows = {row[0]: row for row in workbook["Summary"].iter_rows(values_only=True)}
+        self.assertEqual(rows["Revenue"][1:5], (150, 100, 50, 50))
+        category_rows = list(
+            workbook["By Product Category"].iter_rows(values_only=True)
+        )
+        self.assertEqual(category_rows[-1][:2], ("Total", 150))
+
+        self.february.action_reopen("Price correction")
+        self.assertIn(
+            "Summary of the closing being undone", self.february.message_ids[0].body
+        )
+        self.assertIn("150.00", self.february.message_ids[0].body)
+
+
+@tagged("post_install", "-at_install")
+class TestPeriodClosingConcurrency(StatementCommon):
+    def test_second_concurrent_closing_fails_clearly(self):
+        period = self.env["sale.reconciliation.period"].create(
+            {"name": "2025-01", "date_from": "2025-01-01", "date_to": "2025-01-31"}
+        )
+        company = self.env.company
+        self.env.flush_all()
+        # Another transaction, on a connection of its own, is closing a period
+        # of the same company.
+        with db_connect(self.env.cr.dbname).cursor() as other_cr:
+            other_cr.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [CLOSING_LOCK_KEY, company.id]
+            )
+            with self.assertRaises(UserError) as caught:
+                period.action_close()
+            self.assertIn("Another user", str(caught.exception))
+            other_cr.rollback()
+        self.assertEqual(period.state, "open")
+        self.assertFalse(company.sale_lock_date)
+        self.assertFalse(period.check_ids)
+        # Once the other transaction is over, the closing goes through.
+        period.action_close()
+        self.assertEqual(period.state, "closed")
+        self.assertEqual(company.sale_lock_date, period.date_to)
