@@ -132,6 +132,49 @@ class TestPeriodClosing(StatementCommon):
         self.assertEqual(self.january.state, "closed")
         self.assertIn("Warnings acknowledged", self.january.message_ids[0].body)
 
+    def test_every_checklist_item_is_found_and_counted(self):
+        def in_january(order):
+            order.date_order = datetime(2025, 1, 14, 10, 0)
+            return order
+
+        in_january(self.create_order([(self.product_ordered, 1)], confirm=False))
+        delivered = in_january(self.create_order([(self.product_delivered, 3)]))
+        self.deliver(delivered, [2])
+        mismatch = in_january(self.create_order([(self.product_ordered, 2)]))
+        self.deliver(mismatch, [2])
+
+        def priced_lower_in_january(invoice):
+            invoice.write(
+                {"invoice_date": "2025-01-20", "invoice_date_due": "2025-01-20"}
+            )
+            invoice.invoice_line_ids.price_unit = 40.0
+
+        self.invoice(mismatch, edit=priced_lower_in_january)
+        self.init_invoice(
+            "out_invoice", invoice_date="2025-01-12", amounts=[50.0], taxes=[]
+        )
+        self.receive_at("2025-01-21", 30.0)
+        self.make_statement("2025-01-01", "2025-01-31")
+        # The same documents in February do not count for January.
+        self.init_invoice(
+            "out_invoice", invoice_date="2025-02-12", amounts=[50.0], taxes=[]
+        )
+        checklist = {
+            item["code"]: (item["count"], item["blocking"])
+            for item in self.january._get_closing_checklist()
+        }
+        self.assertEqual(
+            checklist,
+            {
+                "quotations": (1, False),
+                "to_invoice": (1, False),
+                "draft_invoices": (1, True),
+                "unmatched_payments": (1, False),
+                "mismatches": (1, True),
+                "statements": (1, False),
+            },
+        )
+
     def test_severity_follows_the_company_setting(self):
         self.init_invoice(
             "out_invoice", invoice_date="2025-01-12", amounts=[50.0], taxes=[]
