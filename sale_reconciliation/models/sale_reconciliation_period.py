@@ -3,8 +3,10 @@ from markupsafe import Markup
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
+
+from .reconciliation_access import check_reconciliation_manager
 
 # First key of the advisory lock taken while a company's period is closed or
 # reopened (the second key is the company's id).
@@ -129,7 +131,7 @@ class SaleReconciliationPeriod(models.Model):
             acknowledged as warnings (codes); blocking items must be clear.
         """
         self.ensure_one()
-        self._check_manager(_("close sales periods"))
+        check_reconciliation_manager(self.env, _("close sales periods"))
         self._lock_for_closing()
         if self.state != "open":
             raise UserError(_("Period %(name)s is already closed.", name=self.name))
@@ -213,7 +215,7 @@ class SaleReconciliationPeriod(models.Model):
 
     def action_reopen(self, reason):
         self.ensure_one()
-        self._check_manager(_("reopen sales periods"))
+        check_reconciliation_manager(self.env, _("reopen sales periods"))
         reason = (reason or "").strip()
         if not reason:
             raise UserError(_("Say why the period is reopened."))
@@ -265,13 +267,6 @@ class SaleReconciliationPeriod(models.Model):
     # -------------------------------------------------------------------------
     # BUSINESS METHODS
     # -------------------------------------------------------------------------
-
-    def _check_manager(self, what):
-        if self.env.su or self.env.user.has_group(
-            "sale_reconciliation.group_reconciliation_manager"
-        ):
-            return
-        raise AccessError(_("Only reconciliation managers may %(what)s.", what=what))
 
     def _lock_for_closing(self):
         """Serialise closings and reopenings of a company: the second of two

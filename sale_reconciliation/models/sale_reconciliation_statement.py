@@ -5,9 +5,10 @@ import logging
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, float_repr
 
+from .reconciliation_access import check_reconciliation_manager
 from .sale_reconciliation_statement_ledger import (
     DROP_OPEN_ITEMS,
     INSERT_DETAIL_LINES,
@@ -383,7 +384,7 @@ class SaleReconciliationStatement(models.Model):
         return True
 
     def action_confirm(self):
-        self._check_manager(_("confirm statements"))
+        check_reconciliation_manager(self.env, _("confirm statements"))
         self._check_state({"draft"}, _("confirm it"))
         for statement in self:
             if (
@@ -412,7 +413,7 @@ class SaleReconciliationStatement(models.Model):
     def action_send(self):
         """Email the statement with its PDF: the composer for one statement,
         straight out for several."""
-        self._check_manager(_("send statements"))
+        check_reconciliation_manager(self.env, _("send statements"))
         self._check_state({"confirmed", "sent"}, _("send it"))
         template = self.env.ref(
             "sale_reconciliation.mail_template_statement", raise_if_not_found=False
@@ -441,7 +442,7 @@ class SaleReconciliationStatement(models.Model):
 
     def action_mark_sent(self):
         """Handed over on paper: sent without an email."""
-        self._check_manager(_("send statements"))
+        check_reconciliation_manager(self.env, _("send statements"))
         self._check_state({"confirmed"}, _("mark it as sent"))
         self._mark_sent()
         return True
@@ -483,7 +484,7 @@ class SaleReconciliationStatement(models.Model):
     def action_revise(self):
         """Replace disputed statements by new drafts for the same customer,
         period and currency, read again from the ledger."""
-        self._check_manager(_("revise statements"))
+        check_reconciliation_manager(self.env, _("revise statements"))
         self._check_state({"disputed"}, _("revise it"))
         self.write({"state": "cancel"})
         revisions = self.create(
@@ -515,13 +516,13 @@ class SaleReconciliationStatement(models.Model):
         return True
 
     def action_cancel(self):
-        self._check_manager(_("cancel statements"))
+        check_reconciliation_manager(self.env, _("cancel statements"))
         self._check_state({"draft", "confirmed", "sent", "disputed"}, _("cancel it"))
         self.write({"state": "cancel"})
         return True
 
     def action_draft(self):
-        self._check_manager(_("reset statements to draft"))
+        check_reconciliation_manager(self.env, _("reset statements to draft"))
         self._check_state({"confirmed", "cancel"}, _("reset it to draft"))
         self.write(
             {"state": "draft", "confirmed_by_id": False, "confirmed_date": False}
@@ -588,13 +589,6 @@ class SaleReconciliationStatement(models.Model):
         self.write({"state": "sent", "sent_date": fields.Datetime.now()})
         for statement in self:
             statement._portal_ensure_token()
-
-    def _check_manager(self, what):
-        if self.env.su or self.env.user.has_group(
-            "sale_reconciliation.group_reconciliation_manager"
-        ):
-            return
-        raise AccessError(_("Only reconciliation managers may %(what)s.", what=what))
 
     def _check_state(self, allowed, what):
         state_labels = dict(self._fields["state"]._description_selection(self.env))

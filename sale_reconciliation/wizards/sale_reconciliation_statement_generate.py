@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.reconciliation_access import MANAGER_GROUP
+
 
 class SaleReconciliationStatementGenerate(models.TransientModel):
     _name = "sale.reconciliation.statement.generate"
@@ -88,7 +90,7 @@ class SaleReconciliationStatementGenerate(models.TransientModel):
         only ever gets the statements of their own customers."""
         self.ensure_one()
         partners = self._get_requested_partners()
-        if self.env.user.has_group("sale_reconciliation.group_reconciliation_manager"):
+        if self.env.user.has_group(MANAGER_GROUP):
             return partners
         own = self.env["res.partner"].search([("user_id", "=", self.env.uid)])
         return own if partners is None else partners & own.commercial_partner_id
