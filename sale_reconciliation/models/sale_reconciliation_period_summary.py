@@ -5,7 +5,7 @@ from dateutil.relativedelta import relativedelta
 from markupsafe import Markup, escape
 
 from odoo import _, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, format_amount
 from odoo.tools.misc import xlsxwriter
 
 # The closing summary's figures of one period, in company currency.
@@ -337,7 +337,13 @@ class SaleReconciliationPeriod(models.Model):
         """The stored summary, for the chatter history of a reopening."""
         self.ensure_one()
         items = Markup("").join(
-            Markup("<li>%s: %s</li>") % (label, f"{current:,.2f}" if money else current)
+            Markup("<li>%s: %s</li>")
+            % (
+                label,
+                format_amount(self.env, current, self.currency_id)
+                if money
+                else current,
+            )
             for label, current, _before, _difference, _percent, money in (
                 self._get_summary_comparison()
             )
