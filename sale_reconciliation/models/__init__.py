@@ -2,7 +2,10 @@ from . import account_move
 from . import account_payment
 from . import res_company
 from . import res_config_settings
+from . import res_partner
 from . import sale_order
+from . import sale_reconciliation_credit_approval
+from . import sale_reconciliation_credit_profile
 from . import sale_reconciliation_period
 from . import sale_reconciliation_period_summary
 from . import sale_reconciliation_statement

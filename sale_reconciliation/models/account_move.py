@@ -15,6 +15,18 @@ PAYMENT_STATE_TO_RECONCILIATION_STATE = {
 
 CUSTOMER_MOVE_TYPES = ("out_invoice", "out_refund")
 
+# Journal entry fields that change a customer's credit figures.
+CREDIT_MOVE_FIELDS = {
+    "state",
+    "partner_id",
+    "line_ids",
+    "invoice_line_ids",
+    "invoice_date_due",
+    "invoice_payment_term_id",
+    "currency_id",
+    "company_id",
+}
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
@@ -53,3 +65,59 @@ class AccountMove(models.Model):
                 )
             else:
                 move.reconciliation_state = "none"
+
+    # -------------------------------------------------------------------------
+    # CRUD METHODS
+    # -------------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        moves = super().create(vals_list)
+        moves._mark_credit_refresh()
+        return moves
+
+    def write(self, vals):
+        # The customer's credit figures follow the documents that change its
+        # receivables, draft invoices or due dates, whoever the customer was
+        # before and after.
+        if CREDIT_MOVE_FIELDS & set(vals):
+            self._mark_credit_refresh()
+            result = super().write(vals)
+            self._mark_credit_refresh()
+            return result
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_mark_credit_refresh(self):
+        self._mark_credit_refresh()
+
+    # -------------------------------------------------------------------------
+    # HELPERS
+    # -------------------------------------------------------------------------
+
+    def _mark_credit_refresh(self):
+        self.env["sale.reconciliation.credit.profile"]._mark_for_refresh(
+            (move.commercial_partner_id, move.company_id)
+            for move in self
+            if move.commercial_partner_id
+        )
+
+
+class AccountPartialReconcile(models.Model):
+    _inherit = "account.partial.reconcile"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        partials = super().create(vals_list)
+        partials._mark_credit_refresh()
+        return partials
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_mark_credit_refresh(self):
+        self._mark_credit_refresh()
+
+    def _mark_credit_refresh(self):
+        lines = self.debit_move_id | self.credit_move_id
+        self.env["sale.reconciliation.credit.profile"]._mark_for_refresh(
+            (line.partner_id, line.company_id) for line in lines if line.partner_id
+        )

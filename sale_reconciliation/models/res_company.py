@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class ResCompany(models.Model):
@@ -64,6 +65,54 @@ class ResCompany(models.Model):
         help="Customer statements of the period not accepted by the customer.",
     )
 
+    credit_policy = fields.Selection(
+        selection=[("warn", "Warn"), ("block", "Block")],
+        default="warn",
+        required=True,
+        help="What happens when a sales order is confirmed for a customer over "
+        "their credit limit or on hold:\n"
+        "- Warn: Odoo's banner on the order, with the figures;\n"
+        "- Block: the confirmation is refused unless a credit manager approved "
+        "the order.",
+    )
+    credit_overdue_hold = fields.Boolean(
+        string="Hold Customers with Overdue Invoices",
+        help="Customers owing at least the minimum amount for longer than the "
+        "given days past due are on hold until they pay.",
+    )
+    credit_overdue_days = fields.Integer(
+        string="Overdue Hold After (Days)",
+        default=30,
+        help="Days past the due date after which an unpaid invoice counts "
+        "towards the overdue hold.",
+    )
+    credit_overdue_amount = fields.Monetary(
+        string="Overdue Hold Minimum Amount",
+        currency_field="currency_id",
+        help="Overdue amounts below this do not put the customer on hold, so a "
+        "few cents paid late do not stop the sales.",
+    )
+    credit_bypass_prepaid = fields.Boolean(
+        string="Prepaid Orders Bypass the Credit Check",
+        help="Orders whose full amount is already paid (online payment or paid "
+        "down payment invoices) are confirmed whatever the customer's credit.",
+    )
+    credit_rating_a_days = fields.Integer(
+        string="Excellent up to (Days Late)",
+        default=5,
+        help="Customers paying on average at most this many days late, weighted "
+        "by amount over the last 12 months, are rated Excellent.",
+    )
+    credit_rating_b_days = fields.Integer(
+        string="Good up to (Days Late)",
+        default=15,
+    )
+    credit_rating_c_days = fields.Integer(
+        string="Watch up to (Days Late)",
+        default=45,
+        help="Customers paying later than this on average are rated Risky.",
+    )
+
     _sql_constraints = [
         (
             "statement_generation_day_range",
@@ -75,7 +124,53 @@ class ResCompany(models.Model):
             "CHECK(statement_reminder_days >= 0)",
             "The statement reminder delay cannot be negative.",
         ),
+        (
+            "credit_overdue_days_positive",
+            "CHECK(credit_overdue_days >= 0)",
+            "The overdue hold delay cannot be negative.",
+        ),
+        (
+            "credit_overdue_amount_positive",
+            "CHECK(credit_overdue_amount >= 0)",
+            "The overdue hold minimum amount cannot be negative.",
+        ),
     ]
+
+    @api.constrains(
+        "credit_rating_a_days", "credit_rating_b_days", "credit_rating_c_days"
+    )
+    def _check_credit_rating_days(self):
+        for company in self:
+            days = (
+                company.credit_rating_a_days,
+                company.credit_rating_b_days,
+                company.credit_rating_c_days,
+            )
+            if days[0] < 0 or not days[0] <= days[1] <= days[2]:
+                raise ValidationError(
+                    _(
+                        "The credit rating thresholds must be positive and "
+                        "increasing: Excellent (%(a)s days) ≤ Good (%(b)s days) "
+                        "≤ Watch (%(c)s days).",
+                        a=days[0],
+                        b=days[1],
+                        c=days[2],
+                    )
+                )
+
+    def _get_credit_rating(self, average_days_late):
+        """The rating of a customer paying ``average_days_late`` days late on
+        average (None when there is no history: not rated)."""
+        self.ensure_one()
+        if average_days_late is None:
+            return False
+        if average_days_late <= self.credit_rating_a_days:
+            return "a"
+        if average_days_late <= self.credit_rating_b_days:
+            return "b"
+        if average_days_late <= self.credit_rating_c_days:
+            return "c"
+        return "d"
 
     def _get_closing_blocking_items(self):
         """Codes of the closing checklist items that block this company's

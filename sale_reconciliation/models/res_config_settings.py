@@ -40,3 +40,27 @@ class ResConfigSettings(models.TransientModel):
     closing_statements_blocking = fields.Boolean(
         related="company_id.closing_statements_blocking", readonly=False
     )
+    credit_policy = fields.Selection(related="company_id.credit_policy", readonly=False)
+    credit_overdue_hold = fields.Boolean(
+        related="company_id.credit_overdue_hold", readonly=False
+    )
+    credit_overdue_days = fields.Integer(
+        related="company_id.credit_overdue_days", readonly=False
+    )
+    credit_overdue_amount = fields.Monetary(
+        related="company_id.credit_overdue_amount",
+        readonly=False,
+        currency_field="currency_id",
+    )
+    credit_bypass_prepaid = fields.Boolean(
+        related="company_id.credit_bypass_prepaid", readonly=False
+    )
+    credit_rating_a_days = fields.Integer(
+        related="company_id.credit_rating_a_days", readonly=False
+    )
+    credit_rating_b_days = fields.Integer(
+        related="company_id.credit_rating_b_days", readonly=False
+    )
+    credit_rating_c_days = fields.Integer(
+        related="company_id.credit_rating_c_days", readonly=False
+    )

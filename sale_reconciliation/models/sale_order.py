@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero, format_amount, formatLang
@@ -111,6 +113,26 @@ class SaleOrder(models.Model):
         help="Why goods and money disagree on this order, one reason a line.",
     )
 
+    credit_approval_ids = fields.One2many(
+        comodel_name="sale.reconciliation.credit.approval",
+        inverse_name="order_id",
+        string="Credit Approvals",
+        copy=False,
+    )
+    credit_approval_count = fields.Integer(compute="_compute_credit_approval_count")
+    credit_check_message = fields.Text(
+        string="Credit Check",
+        compute="_compute_credit_check",
+        help="Why the customer's credit does not cover this quotation: limit, "
+        "exposure, this order and the excess, or the hold.",
+    )
+    credit_check_blocked = fields.Boolean(
+        string="Blocked by Credit Control",
+        compute="_compute_credit_check",
+        help="Under the Block policy, this quotation cannot be confirmed until "
+        "a credit manager approves it.",
+    )
+
     # -------------------------------------------------------------------------
     # COMPUTE METHODS
     # -------------------------------------------------------------------------
@@ -151,6 +173,37 @@ class SaleOrder(models.Model):
                 "\n".join(mismatches) if mismatches else False
             )
 
+    @api.depends("credit_approval_ids")
+    def _compute_credit_approval_count(self):
+        for order in self:
+            order.credit_approval_count = len(order.credit_approval_ids)
+
+    @api.depends(
+        "state",
+        "company_id",
+        "partner_id",
+        "amount_total",
+        "currency_id",
+        "date_order",
+        "credit_approval_ids.state",
+        "credit_approval_ids.amount",
+    )
+    def _compute_credit_check(self):
+        for order in self:
+            message = ""
+            if order.state in ("draft", "sent") and order.partner_id:
+                message = order._get_credit_check_message()
+            order.credit_check_message = message
+            order.credit_check_blocked = bool(
+                message
+                and order.company_id.credit_policy == "block"
+                and not order._get_valid_credit_approval()
+                and not (
+                    order.company_id.credit_bypass_prepaid
+                    and order._is_credit_prepaid()
+                )
+            )
+
     # -------------------------------------------------------------------------
     # CLOSED PERIODS
     # -------------------------------------------------------------------------
@@ -183,6 +236,8 @@ class SaleOrder(models.Model):
     def action_confirm(self):
         # EXTENDS sale
         self._check_sales_period_open(_("confirm"))
+        if not self.env.context.get("sale_reconciliation_skip_credit_check"):
+            self._check_credit_before_confirm()
         return super().action_confirm()
 
     def _action_cancel(self):
@@ -196,7 +251,196 @@ class SaleOrder(models.Model):
             self.filtered(lambda o: o.state == "sale")._check_sales_period_open(
                 _("change the amounts of")
             )
+        # Confirmed orders count in the customer's credit exposure.
+        if {"state", "partner_id", "order_line", "currency_id", "company_id"} & set(
+            vals
+        ):
+            self._mark_credit_refresh()
+            result = super().write(vals)
+            self._mark_credit_refresh()
+            return result
         return super().write(vals)
+
+    # -------------------------------------------------------------------------
+    # CREDIT CONTROL
+    # -------------------------------------------------------------------------
+
+    def _mark_credit_refresh(self):
+        self.env["sale.reconciliation.credit.profile"]._mark_for_refresh(
+            (order.partner_id, order.company_id)
+            for order in self
+            if order.state == "sale"
+        )
+
+    def _get_credit_amount(self):
+        """The order's total in its company's currency."""
+        self.ensure_one()
+        return self.currency_id._convert(
+            self.amount_total,
+            self.company_id.currency_id,
+            self.company_id,
+            fields.Date.context_today(self),
+        )
+
+    def _get_credit_check_message(self, pending_amount=0.0):
+        """Why the customer's credit does not cover this order ('' when it
+        does): the holds, and the limit, exposure, this order and the excess
+        in the company's currency. ``pending_amount`` is what other orders
+        confirmed with this one add to the exposure."""
+        self.ensure_one()
+        company = self.company_id
+        partner = self.partner_id.commercial_partner_id.with_company(company)
+        figures = (
+            self.env["sale.reconciliation.credit.profile"]
+            # sudo: a salesperson is told why the order is stopped, which
+            # needs the customer's accounting figures.
+            .sudo()
+            ._get_credit_figures(company, [partner.id])
+            .get(partner.id)
+        )
+        if not figures:
+            return ""
+        currency = company.currency_id
+        reasons = []
+        if figures["credit_hold"]:
+            reasons.append(
+                _(
+                    "%(customer)s is on credit hold: %(reason)s",
+                    customer=partner.name,
+                    reason=partner.sudo().credit_hold_reason or _("no reason given"),
+                )
+            )
+        if figures["overdue_hold"]:
+            reasons.append(
+                _(
+                    "%(customer)s is on overdue hold: %(overdue)s overdue, of which "
+                    "%(late)s for more than %(days)s days (hold from %(minimum)s).",
+                    customer=partner.name,
+                    overdue=format_amount(
+                        self.env, figures["credit_overdue_amount"], currency
+                    ),
+                    late=format_amount(
+                        self.env, figures["overdue_hold_amount"], currency
+                    ),
+                    days=company.credit_overdue_days,
+                    minimum=format_amount(
+                        self.env, company.credit_overdue_amount, currency
+                    ),
+                )
+            )
+        limit = figures["credit_limit"]
+        if company.account_use_credit_limit and limit:
+            exposure = figures["credit_exposure"] + pending_amount
+            amount = self._get_credit_amount()
+            excess = exposure + amount - limit
+            if currency.compare_amounts(excess, 0.0) > 0:
+                reasons.append(
+                    _(
+                        "%(customer)s would exceed its credit limit: limit "
+                        "%(limit)s, exposure %(exposure)s, this order %(amount)s, "
+                        "excess %(excess)s.",
+                        customer=partner.name,
+                        limit=format_amount(self.env, limit, currency),
+                        exposure=format_amount(self.env, exposure, currency),
+                        amount=format_amount(self.env, amount, currency),
+                        excess=format_amount(self.env, excess, currency),
+                    )
+                )
+        return "\n".join(reasons)
+
+    def _get_valid_credit_approval(self):
+        """The approval that lets this order through: approved for this
+        customer, in the order's currency, for at least its current total."""
+        self.ensure_one()
+        return self.credit_approval_ids.filtered(
+            lambda approval: approval.state == "approved"
+            and approval.partner_id == self.partner_id.commercial_partner_id
+            and approval.currency_id == self.currency_id
+            and self.currency_id.compare_amounts(self.amount_total, approval.amount)
+            <= 0
+        )[:1]
+
+    def _is_credit_prepaid(self):
+        """Whether the customer already paid the whole order: online payment
+        transactions, or posted down payment invoices that are paid."""
+        self.ensure_one()
+        paid = self.amount_paid
+        for invoice in self.invoice_ids:
+            if (
+                invoice.state == "posted"
+                and invoice.move_type == "out_invoice"
+                and invoice.payment_state in ("paid", "in_payment")
+                and invoice.currency_id == self.currency_id
+            ):
+                paid += invoice.amount_total
+        return self.currency_id.compare_amounts(paid, self.amount_total) >= 0
+
+    def _check_credit_before_confirm(self):
+        """Refuse to confirm, under the Block policy, orders the customer's
+        credit does not cover and no credit manager approved. Orders confirmed
+        together add up: each one counts the previous ones of the customer."""
+        pending = defaultdict(float)
+        refusals = []
+        for order in self.filtered(lambda o: o.state in ("draft", "sent")):
+            company = order.company_id
+            if company.credit_policy != "block":
+                continue
+            if company.credit_bypass_prepaid and order._is_credit_prepaid():
+                continue
+            key = (order.partner_id.commercial_partner_id, company)
+            message = order._get_credit_check_message(pending[key])
+            pending[key] += order._get_credit_amount()
+            if message and not order._get_valid_credit_approval():
+                refusals.append(
+                    _("%(order)s: %(reasons)s", order=order.name, reasons=message)
+                )
+        if refusals:
+            raise UserError(
+                _(
+                    "Credit control stops the confirmation:\n%(refusals)s\n\n"
+                    "Request a credit approval from the order, or ask a credit "
+                    "manager to review the customer's credit.",
+                    refusals="\n".join(refusals),
+                )
+            )
+
+    def action_request_credit_approval(self):
+        self.ensure_one()
+        if self.state not in ("draft", "sent"):
+            raise UserError(_("Only quotations need a credit approval."))
+        if self.credit_approval_ids.filtered(lambda a: a.state == "requested"):
+            raise UserError(
+                _(
+                    "A credit approval of %(order)s is already waiting for a "
+                    "credit manager.",
+                    order=self.name,
+                )
+            )
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Request Credit Approval"),
+            "res_model": "sale.reconciliation.credit.approval",
+            "view_mode": "form",
+            "views": [
+                (
+                    self.env.ref(
+                        "sale_reconciliation.sale_reconciliation_credit_approval_view_form_request"
+                    ).id,
+                    "form",
+                )
+            ],
+            "target": "new",
+            "context": {"default_order_id": self.id},
+        }
+
+    def action_view_credit_approvals(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sale_reconciliation.sale_reconciliation_credit_approval_action"
+        )
+        action["domain"] = [("order_id", "=", self.id)]
+        action["context"] = {"default_order_id": self.id}
+        return action
 
     # -------------------------------------------------------------------------
     # BUSINESS METHODS

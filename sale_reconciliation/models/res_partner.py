@@ -1,0 +1,295 @@
+from markupsafe import Markup, escape
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+from odoo.tools import format_amount
+
+from .sale_reconciliation_credit_profile import CREDIT_RATINGS
+
+CREDIT_MANAGER_GROUP = "sale_reconciliation.group_credit_manager"
+
+# Partner fields only credit managers change; each change is logged in the
+# customer's chatter, with the company it applies to.
+CREDIT_TERMS_FIELDS = (
+    "credit_limit",
+    "credit_rating_override",
+    "credit_hold",
+    "credit_hold_reason",
+)
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    credit_rating_override = fields.Selection(
+        selection=CREDIT_RATINGS,
+        string="Rating Override",
+        company_dependent=True,
+        copy=False,
+        groups="sale_reconciliation.group_reconciliation_user",
+        help="Set by a credit manager to replace the computed rating in this "
+        "company.",
+    )
+    credit_hold = fields.Boolean(
+        company_dependent=True,
+        copy=False,
+        groups="sale_reconciliation.group_reconciliation_user",
+        help="Put on hold by a credit manager: under the Block policy no order "
+        "of this customer is confirmed without a credit approval.",
+    )
+    credit_hold_reason = fields.Char(
+        string="Hold Reason",
+        company_dependent=True,
+        copy=False,
+        groups="sale_reconciliation.group_reconciliation_user",
+    )
+    credit_rating = fields.Selection(
+        selection=CREDIT_RATINGS,
+        compute="_compute_credit_figures",
+        search="_search_credit_rating",
+        compute_sudo=True,
+        groups="sale_reconciliation.group_reconciliation_user",
+        help="From the average days paid late over the last 12 months, "
+        "weighted by amount (thresholds in Settings), unless overridden.",
+    )
+    credit_rating_computed = fields.Selection(
+        selection=CREDIT_RATINGS,
+        string="Computed Rating",
+        compute="_compute_credit_figures",
+        compute_sudo=True,
+        groups="sale_reconciliation.group_reconciliation_user",
+    )
+    credit_average_days_late = fields.Float(
+        string="Average Days Late",
+        digits=(16, 1),
+        compute="_compute_credit_figures",
+        compute_sudo=True,
+        groups="sale_reconciliation.group_reconciliation_user",
+    )
+    credit_exposure = fields.Monetary(
+        currency_field="credit_currency_id",
+        compute="_compute_credit_figures",
+        search="_search_credit_exposure",
+        compute_sudo=True,
+        groups="sale_reconciliation.group_reconciliation_user",
+        help="Open receivables + confirmed orders not yet invoiced + draft "
+        "invoices, in the company currency.",
+    )
+    credit_available = fields.Monetary(
+        string="Available Credit",
+        currency_field="credit_currency_id",
+        compute="_compute_credit_figures",
+        search="_search_credit_available",
+        compute_sudo=True,
+        groups="sale_reconciliation.group_reconciliation_user",
+        help="Credit limit less exposure.",
+    )
+    credit_overdue_amount = fields.Monetary(
+        string="Overdue Amount",
+        currency_field="credit_currency_id",
+        compute="_compute_credit_figures",
+        search="_search_credit_overdue_amount",
+        compute_sudo=True,
+        groups="sale_reconciliation.group_reconciliation_user",
+    )
+    credit_overdue_oldest_days = fields.Integer(
+        string="Oldest Overdue (Days)",
+        compute="_compute_credit_figures",
+        search="_search_credit_overdue_oldest_days",
+        compute_sudo=True,
+        groups="sale_reconciliation.group_reconciliation_user",
+    )
+    credit_overdue_hold = fields.Boolean(
+        string="Overdue Hold",
+        compute="_compute_credit_figures",
+        compute_sudo=True,
+        groups="sale_reconciliation.group_reconciliation_user",
+        help="Owes at least the company's minimum overdue amount for longer "
+        "than its overdue hold delay.",
+    )
+    credit_currency_id = fields.Many2one(
+        comodel_name="res.currency",
+        compute="_compute_credit_currency_id",
+    )
+    credit_profile_ids = fields.One2many(
+        comodel_name="sale.reconciliation.credit.profile",
+        inverse_name="partner_id",
+        string="Credit Profiles",
+    )
+    credit_control_editable = fields.Boolean(
+        compute="_compute_credit_control_editable",
+    )
+
+    # -------------------------------------------------------------------------
+    # COMPUTE METHODS
+    # -------------------------------------------------------------------------
+
+    @api.depends_context("company")
+    @api.depends(
+        "commercial_partner_id",
+        "credit_limit",
+        "credit_hold",
+        "credit_rating_override",
+    )
+    def _compute_credit_figures(self):
+        company = self.env.company
+        commercial = self.commercial_partner_id
+        figures = self.env["sale.reconciliation.credit.profile"]._get_credit_figures(
+            company, commercial.ids
+        )
+        for partner in self:
+            values = figures.get(partner.commercial_partner_id.id, {})
+            partner.credit_rating = values.get("credit_rating", False)
+            partner.credit_rating_computed = values.get("credit_rating_computed", False)
+            partner.credit_average_days_late = values.get("average_days_late", 0.0)
+            partner.credit_exposure = values.get("credit_exposure", 0.0)
+            partner.credit_available = values.get("credit_available", 0.0)
+            partner.credit_overdue_amount = values.get("credit_overdue_amount", 0.0)
+            partner.credit_overdue_oldest_days = values.get(
+                "credit_overdue_oldest_days", 0
+            )
+            partner.credit_overdue_hold = values.get("overdue_hold", False)
+
+    @api.depends_context("company")
+    def _compute_credit_currency_id(self):
+        self.credit_currency_id = self.env.company.currency_id
+
+    @api.depends_context("uid")
+    def _compute_credit_control_editable(self):
+        self.credit_control_editable = self.env.user.has_group(CREDIT_MANAGER_GROUP)
+
+    def _search_credit_profile(self, field_name, operator, value):
+        """Search a credit figure on the customers' stored credit profiles in
+        the current company (refreshed at each change and nightly)."""
+        profiles = self.env["sale.reconciliation.credit.profile"]._search(
+            [("company_id", "=", self.env.company.id), (field_name, operator, value)]
+        )
+        return [("commercial_partner_id", "in", profiles.subselect("partner_id"))]
+
+    def _search_credit_rating(self, operator, value):
+        return self._search_credit_profile("credit_rating", operator, value)
+
+    def _search_credit_exposure(self, operator, value):
+        return self._search_credit_profile("credit_exposure", operator, value)
+
+    def _search_credit_available(self, operator, value):
+        return self._search_credit_profile("credit_available", operator, value)
+
+    def _search_credit_overdue_amount(self, operator, value):
+        return self._search_credit_profile("credit_overdue_amount", operator, value)
+
+    def _search_credit_overdue_oldest_days(self, operator, value):
+        return self._search_credit_profile(
+            "credit_overdue_oldest_days", operator, value
+        )
+
+    # -------------------------------------------------------------------------
+    # CRUD METHODS
+    # -------------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get(fname) for vals in vals_list for fname in CREDIT_TERMS_FIELDS):
+            self._check_credit_manager()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        changed = [
+            fname
+            for fname in CREDIT_TERMS_FIELDS + ("use_partner_credit_limit",)
+            if fname in vals
+        ]
+        if not changed:
+            return super().write(vals)
+        self._check_credit_manager()
+        # sudo: the old values are read to log them; the credit manager may not
+        # be in the accounting groups that read the limit.
+        before = {
+            partner.id: {fname: partner.sudo()[fname] for fname in CREDIT_TERMS_FIELDS}
+            for partner in self
+        }
+        partners = self
+        if set(vals) <= set(changed):
+            # sudo: credit managers set credit terms on customers they may not
+            # otherwise edit (checked just above).
+            partners = self.sudo()
+        result = super(ResPartner, partners).write(vals)
+        for partner in self:
+            partner._log_credit_terms_change(before[partner.id])
+        company = self.env.company
+        self.env["sale.reconciliation.credit.profile"]._mark_for_refresh(
+            (partner, company) for partner in self
+        )
+        return result
+
+    # -------------------------------------------------------------------------
+    # ACTIONS
+    # -------------------------------------------------------------------------
+
+    def action_open_credit_profiles(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sale_reconciliation.sale_reconciliation_credit_profile_action"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {}
+        return action
+
+    # -------------------------------------------------------------------------
+    # HELPERS
+    # -------------------------------------------------------------------------
+
+    def _check_credit_manager(self):
+        if self.env.su or self.env.user.has_group(CREDIT_MANAGER_GROUP):
+            return
+        raise AccessError(
+            _("Only credit managers may change credit limits, ratings and holds.")
+        )
+
+    def _log_credit_terms_change(self, before):
+        """Post in the chatter the credit terms that changed, from ``before``
+        (field -> old value) to now, in the current company."""
+        self.ensure_one()
+        # sudo: see write()
+        partner_sudo = self.sudo()
+        company = self.env.company
+        changes = []
+        for fname in CREDIT_TERMS_FIELDS:
+            old, new = before[fname], partner_sudo[fname]
+            if old == new or (not old and not new):
+                continue
+            field = self._fields[fname]
+            label = field.get_description(self.env)["string"]
+            changes.append(
+                Markup("<li>%s: %s → %s</li>")
+                % (
+                    label,
+                    self._format_credit_term(fname, old, company),
+                    self._format_credit_term(fname, new, company),
+                )
+            )
+        if changes:
+            # sudo: logged for a credit manager who may not edit the contact.
+            partner_sudo.message_post(
+                author_id=self.env.user.partner_id.id,
+                body=Markup("%s<ul>%s</ul>")
+                % (
+                    escape(
+                        _("Credit terms changed in %(company)s:", company=company.name)
+                    ),
+                    Markup().join(changes),
+                ),
+            )
+
+    def _format_credit_term(self, fname, value, company):
+        if fname == "credit_limit":
+            return format_amount(self.env, value or 0.0, company.currency_id)
+        if fname == "credit_hold":
+            return _("On hold") if value else _("Not on hold")
+        if fname == "credit_rating_override":
+            return (
+                dict(self._fields[fname]._description_selection(self.env)).get(value)
+                if value
+                else _("None")
+            )
+        return value or _("None")

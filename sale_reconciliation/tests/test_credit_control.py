@@ -1,0 +1,428 @@
+from datetime import timedelta
+
+from odoo import Command, fields
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import new_test_user, tagged
+
+from .common import StatementCommon
+
+
+@tagged("post_install", "-at_install")
+class TestCreditControl(StatementCommon):
+    """Exposure, holds, ratings and the credit approval path, on a customer
+    with a limit of 1,000 in a company using credit limits."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env.company
+        cls.company.write(
+            {
+                "account_use_credit_limit": True,
+                "credit_rating_a_days": 5,
+                "credit_rating_b_days": 15,
+                "credit_rating_c_days": 45,
+            }
+        )
+        cls.customer.credit_limit = 1000.0
+        cls.customer.user_id = cls.salesperson
+        cls.today = fields.Date.today()
+        cls.credit_manager = new_test_user(
+            cls.env,
+            login="credit_manager",
+            groups="sales_team.group_sale_salesman_all_leads,"
+            "sale_reconciliation.group_credit_manager",
+            company_id=cls.company.id,
+        )
+        cls.Approval = cls.env["sale.reconciliation.credit.approval"]
+        cls.Profile = cls.env["sale.reconciliation.credit.profile"]
+
+    def days_ago(self, days):
+        return self.today - timedelta(days=days)
+
+    def figures(self, partner=None, company=None):
+        company = company or self.company
+        partner = partner or self.customer
+        return self.Profile._get_credit_figures(company, [partner.id])[partner.id]
+
+    def quotation(self, amount, partner=None):
+        return self.create_order(
+            [(self.product_service, 1, amount)], partner=partner, confirm=False
+        )
+
+    def commit_refresh(self):
+        """What the commit does: flush, then the precommit refresh."""
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+
+    # -------------------------------------------------------------------------
+    # Exposure
+    # -------------------------------------------------------------------------
+
+    def test_exposure_is_the_sum_of_its_parts(self):
+        eur = self.setup_other_currency("EUR")  # 2 EUR for 1 USD today
+        invoice = self.invoice_at(self.today, 1000.0)
+        self.pay_at(invoice, self.today, amount=300.0)
+        self.invoice_at(self.today, 400.0, currency=eur)  # 200 USD
+        self.receive_at(self.today, 50.0)  # on account
+        self.create_order([(self.product_service, 1, 500.0)])  # to invoice: 500
+        partly = self.create_order([(self.product_ordered, 4, 50.0)])  # 200
+        self.invoice(partly)  # fully invoiced: nothing left to invoice
+        order_eur = self.create_order([(self.product_service, 1, 100.0)], confirm=False)
+        order_eur.write({"pricelist_id": self._eur_pricelist(eur).id})
+        order_eur.action_confirm()  # 100 EUR to invoice: 50 USD
+        # drafts not from an order: 80 - 30
+        self.init_invoice(
+            "out_invoice", partner=self.customer, amounts=[80.0], taxes=[]
+        )
+        self.init_invoice("out_refund", partner=self.customer, amounts=[30.0], taxes=[])
+        from_order = self.create_order([(self.product_service, 1, 70.0)])
+        self.invoice(from_order, post=False)  # counted once, with the order
+
+        figures = self.figures()
+        # 700 still due + 200 (EUR invoice) + 200 (the invoiced order) - 50
+        self.assertAlmostEqual(figures["receivable_amount"], 1050.0)
+        self.assertAlmostEqual(figures["order_amount"], 500.0 + 50.0 + 70.0)
+        self.assertAlmostEqual(figures["draft_invoice_amount"], 50.0)
+        self.assertAlmostEqual(figures["credit_exposure"], 1050.0 + 620.0 + 50.0)
+        self.assertAlmostEqual(figures["credit_available"], 1000.0 - 1720.0)
+        self.assertTrue(figures["over_limit"])
+        self.assertEqual(self.customer.credit_exposure, 1720.0)
+        self.assertEqual(self.customer.credit_available, -720.0)
+
+    def _eur_pricelist(self, eur):
+        return self.env["product.pricelist"].create(
+            {"name": "EUR", "currency_id": eur.id}
+        )
+
+    def test_exposure_per_company(self):
+        company_2 = self.setup_other_company()["company"]
+        self.invoice_at(self.today, 300.0)
+        self.env["account.move"].with_company(company_2).create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": self.customer.id,
+                "company_id": company_2.id,
+                "invoice_date": self.today,
+                "invoice_line_ids": [
+                    Command.create(
+                        {"name": "Service", "price_unit": 900.0, "tax_ids": []}
+                    )
+                ],
+            }
+        ).action_post()
+        self.assertEqual(self.figures()["credit_exposure"], 300.0)
+        self.assertEqual(self.figures(company=company_2)["credit_exposure"], 900.0)
+        self.assertEqual(self.customer.with_company(company_2).credit_exposure, 900.0)
+
+    def test_profiles_follow_the_documents(self):
+        invoice = self.invoice_at(self.today, 600.0)
+        self.commit_refresh()
+        profile = self.Profile.search([("partner_id", "=", self.customer.id)])
+        self.assertEqual(profile.credit_exposure, 600.0)
+        self.assertIn(
+            self.customer,
+            self.env["res.partner"].search([("credit_exposure", ">", 500.0)]),
+        )
+        self.pay_at(invoice, self.today)
+        self.commit_refresh()
+        self.assertEqual(profile.credit_exposure, 0.0)
+        self.assertEqual(profile.credit_available, 1000.0)
+        self.assertNotIn(
+            self.customer,
+            self.env["res.partner"].search([("credit_exposure", ">", 500.0)]),
+        )
+        self.create_order([(self.product_service, 1, 1200.0)])
+        self.commit_refresh()
+        self.assertRecordValues(
+            profile,
+            [{"order_amount": 1200.0, "credit_exposure": 1200.0, "over_limit": True}],
+        )
+        self.assertEqual(self.Profile.search([("over_limit", "=", True)]), profile)
+
+    # -------------------------------------------------------------------------
+    # Warn or block
+    # -------------------------------------------------------------------------
+
+    def test_warn_policy_confirms_with_the_figures_in_the_banner(self):
+        self.invoice_at(self.today, 800.0)
+        order = self.quotation(300.0)
+        self.assertIn("has reached its credit limit", order.partner_credit_warning)
+        self.assertIn("exposure $\xa0800.00", order.credit_check_message)
+        self.assertIn("excess $\xa0100.00", order.credit_check_message)
+        self.assertFalse(order.credit_check_blocked)
+        order.action_confirm()
+        self.assertEqual(order.state, "sale")
+
+    def test_block_policy_refuses_with_the_figures(self):
+        self.company.credit_policy = "block"
+        self.invoice_at(self.today, 800.0)
+        order = self.quotation(300.0)
+        self.assertTrue(order.credit_check_blocked)
+        with self.assertRaises(UserError) as refusal:
+            order.action_confirm()
+        message = str(refusal.exception)
+        for figure in (
+            "limit $\xa01,000.00",
+            "exposure $\xa0800.00",
+            "this order $\xa0300.00",
+            "excess $\xa0100.00",
+        ):
+            self.assertIn(figure, message)
+        self.assertEqual(order.state, "draft")
+        within_limit = self.quotation(200.0)
+        within_limit.action_confirm()
+        self.assertEqual(within_limit.state, "sale")
+
+    def test_block_counts_orders_confirmed_together(self):
+        self.company.credit_policy = "block"
+        first, second = self.quotation(600.0), self.quotation(600.0)
+        with self.assertRaises(UserError):
+            (first | second).action_confirm()
+        self.assertEqual((first | second).mapped("state"), ["draft", "draft"])
+
+    def test_block_uses_the_order_company_and_currency(self):
+        self.company.credit_policy = "block"
+        eur = self.setup_other_currency("EUR")
+        order = self.quotation(1800.0)
+        order.pricelist_id = self._eur_pricelist(eur)
+        order.order_line.price_unit = 1800.0  # 900 USD: within the limit
+        order.action_confirm()
+        self.assertEqual(order.state, "sale")
+        company_2 = self.setup_other_company()["company"]
+        company_2.write({"credit_policy": "block", "account_use_credit_limit": True})
+        self.customer.with_company(company_2).credit_limit = 100.0
+        order_2 = self.create_order(
+            [(self.product_service, 1, 500.0)], confirm=False, company=company_2
+        )
+        with self.assertRaises(UserError):
+            order_2.with_company(company_2).action_confirm()
+
+    def test_manual_hold_blocks_with_its_reason(self):
+        self.company.credit_policy = "block"
+        self.customer.write(
+            {"credit_hold": True, "credit_hold_reason": "Disputed debt"}
+        )
+        order = self.quotation(10.0)
+        with self.assertRaises(UserError) as refusal:
+            order.action_confirm()
+        self.assertIn("Disputed debt", str(refusal.exception))
+        self.customer.credit_hold = False
+        order.action_confirm()
+        self.assertEqual(order.state, "sale")
+
+    def test_overdue_hold_by_days_and_amount(self):
+        self.company.write(
+            {
+                "credit_policy": "block",
+                "credit_overdue_hold": True,
+                "credit_overdue_days": 30,
+                "credit_overdue_amount": 100.0,
+            }
+        )
+        late = self.invoice_at(self.days_ago(60), 150.0, due=self.days_ago(40))
+        self.pay_at(late, self.today, amount=100.0)  # 50 left, 40 days late
+        self.invoice_at(self.days_ago(20), 500.0, due=self.days_ago(10))  # 10 days late
+        figures = self.figures()
+        self.assertEqual(figures["credit_overdue_amount"], 550.0)
+        self.assertEqual(figures["credit_overdue_oldest_days"], 40)
+        self.assertEqual(figures["overdue_hold_amount"], 50.0)
+        self.assertFalse(figures["overdue_hold"], "50 is below the 100 minimum")
+        self.quotation(10.0).action_confirm()
+
+        self.company.credit_overdue_amount = 50.0
+        self.assertTrue(self.figures()["overdue_hold"])
+        order = self.quotation(10.0)
+        with self.assertRaises(UserError) as refusal:
+            order.action_confirm()
+        self.assertIn("overdue hold", str(refusal.exception))
+
+        self.company.credit_overdue_days = 45
+        self.assertFalse(self.figures()["overdue_hold"], "40 days is within 45")
+        order.action_confirm()
+        self.assertEqual(order.state, "sale")
+
+    # -------------------------------------------------------------------------
+    # Rating
+    # -------------------------------------------------------------------------
+
+    def test_rating_thresholds_and_override(self):
+        self.assertFalse(self.customer.credit_rating, "no history, not rated")
+        on_time = self.invoice_at(self.days_ago(30), 300.0, due=self.days_ago(10))
+        self.pay_at(on_time, self.days_ago(12))
+        self.assertEqual(self.customer.credit_rating, "a")
+        # 100 paid 20 days late: (300 * 0 + 100 * 20) / 400 = 5 days: still A
+        late = self.invoice_at(self.days_ago(40), 100.0, due=self.days_ago(30))
+        self.pay_at(late, self.days_ago(10))
+        self.customer.invalidate_recordset()
+        self.assertAlmostEqual(self.customer.credit_average_days_late, 5.0)
+        self.assertEqual(self.customer.credit_rating, "a")
+        self.company.credit_rating_a_days = 4
+        self.customer.invalidate_recordset()
+        self.assertEqual(self.customer.credit_rating, "b")
+        # unpaid, 100 days late: (2000 + 200 * 100) / 600 = 36.7 days: Watch
+        self.invoice_at(self.days_ago(110), 200.0, due=self.days_ago(100))
+        self.customer.invalidate_recordset()
+        self.assertEqual(self.customer.credit_rating, "c")
+        self.company.credit_rating_c_days = 30
+        self.customer.invalidate_recordset()
+        self.assertEqual(self.customer.credit_rating, "d")
+
+        self.customer.credit_rating_override = "b"
+        self.assertEqual(self.customer.credit_rating, "b")
+        self.assertEqual(self.customer.credit_rating_computed, "d")
+        self.commit_refresh()
+        self.assertEqual(
+            self.env["res.partner"].search(
+                [("credit_rating", "=", "b"), ("id", "=", self.customer.id)]
+            ),
+            self.customer,
+        )
+
+    def test_rating_thresholds_must_increase(self):
+        with self.assertRaises(ValidationError):
+            self.company.credit_rating_b_days = 60
+
+    def test_credit_changes_are_logged(self):
+        self.customer.write(
+            {
+                "credit_limit": 2500.0,
+                "credit_hold": True,
+                "credit_hold_reason": "Bankruptcy rumours",
+            }
+        )
+        body = self.customer.message_ids[0].body
+        self.assertIn("1,000.00", body)
+        self.assertIn("2,500.00", body)
+        self.assertIn("Bankruptcy rumours", body)
+        self.assertIn(self.company.name, body)
+
+    # -------------------------------------------------------------------------
+    # Approval path
+    # -------------------------------------------------------------------------
+
+    def request(self, order, reason="Long-standing customer"):
+        return self.Approval.with_user(self.salesperson).create(
+            {"order_id": order.id, "reason": reason}
+        )
+
+    def test_request_approve_confirm_then_grow_past_the_approval(self):
+        self.company.credit_policy = "block"
+        self.invoice_at(self.today, 800.0)
+        order = self.quotation(300.0)
+        approval = self.request(order)
+        self.assertRecordValues(
+            approval,
+            [
+                {
+                    "state": "requested",
+                    "amount": 300.0,
+                    "requester_id": self.salesperson.id,
+                    "partner_id": self.customer.id,
+                }
+            ],
+        )
+        self.assertIn(
+            self.credit_manager,
+            approval.activity_ids.user_id,
+            "the credit managers get an activity",
+        )
+        with self.assertRaises(UserError):
+            order.action_confirm()
+
+        approval.with_user(self.credit_manager).action_approve()
+        self.assertRecordValues(
+            approval, [{"state": "approved", "decided_by_id": self.credit_manager.id}]
+        )
+        self.assertTrue(approval.decision_date)
+        self.assertFalse(approval.activity_ids, "the activities are done")
+        self.assertFalse(order.credit_check_blocked)
+
+        order.order_line.price_unit = 350.0
+        self.assertFalse(approval.is_current)
+        self.assertTrue(order.credit_check_blocked)
+        with self.assertRaises(UserError):
+            order.action_confirm()
+        order.order_line.price_unit = 290.0
+        order.with_user(self.salesperson).action_confirm()
+        self.assertEqual(order.state, "sale")
+
+    def test_refused_request(self):
+        self.company.credit_policy = "block"
+        self.invoice_at(self.today, 1200.0)
+        order = self.quotation(100.0)
+        approval = self.request(order)
+        with self.assertRaises(UserError, msg="a refusal says why"):
+            approval.with_user(self.credit_manager).action_refuse()
+        approval.with_user(self.credit_manager).write({"decision_note": "Pay first"})
+        approval.with_user(self.credit_manager).action_refuse()
+        self.assertEqual(approval.state, "refused")
+        self.assertIn("Pay first", order.message_ids[0].body)
+        with self.assertRaises(UserError):
+            order.action_confirm()
+        with self.assertRaises(UserError, msg="decided once"):
+            approval.with_user(self.credit_manager).action_approve()
+
+    def test_one_pending_request_per_order(self):
+        order = self.quotation(100.0)
+        self.request(order)
+        with self.assertRaises(UserError):
+            order.with_user(self.salesperson).action_request_credit_approval()
+        with self.assertRaises(UserError):
+            self.Approval.with_user(self.salesperson).create(
+                {"order_id": order.id, "reason": "  "}
+            )
+
+    def test_salesperson_cannot_change_credit_or_decide(self):
+        customer = self.customer.with_user(self.salesperson)
+        for values in (
+            {"credit_limit": 5000.0},
+            {"credit_hold": True},
+            {"credit_rating_override": "a"},
+        ):
+            with self.assertRaises(AccessError):
+                customer.write(values)
+        self.assertEqual(self.customer.credit_limit, 1000.0)
+        self.assertEqual(customer.credit_exposure, 0.0, "exposure is readable")
+        approval = self.request(self.quotation(100.0))
+        with self.assertRaises(AccessError):
+            approval.with_user(self.salesperson).action_approve()
+        with self.assertRaises(AccessError):
+            approval.with_user(self.salesperson).write({"state": "approved"})
+        self.assertEqual(approval.state, "requested")
+        self.customer.with_user(self.credit_manager).credit_limit = 5000.0
+        self.assertEqual(self.customer.credit_limit, 5000.0)
+
+    def test_prepaid_order_bypasses_when_enabled(self):
+        self.company.credit_policy = "block"
+        self.invoice_at(self.today, 1000.0)
+        order = self.quotation(300.0)
+        provider = self.env["payment.provider"].create(
+            {
+                "name": "Test provider",
+                "code": "none",
+                "state": "test",
+                "payment_method_ids": [
+                    Command.set(self.env.ref("payment.payment_method_unknown").ids)
+                ],
+            }
+        )
+        transaction = self.env["payment.transaction"].create(
+            {
+                "provider_id": provider.id,
+                "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
+                "amount": 300.0,
+                "currency_id": order.currency_id.id,
+                "partner_id": self.customer.id,
+                "reference": "PREPAID-1",
+                "sale_order_ids": [Command.set(order.ids)],
+            }
+        )
+        # Paid, before Odoo's post-processing (which would confirm the order).
+        transaction.state = "done"
+        self.assertEqual(order.amount_paid, 300.0)
+        with self.assertRaises(UserError):
+            order.action_confirm()
+        self.company.credit_bypass_prepaid = True
+        order.action_confirm()
+        self.assertEqual(order.state, "sale")
