@@ -38,7 +38,7 @@
         "views/sale_reconciliation_period_views.xml",
         "views/sale_reconciliation_menus.xml",
     ],
-    "demo": ["demo/sale_order_demo.xml"],
+    "demo": ["demo/sale_order_demo.xml", "demo/credit_control_demo.xml"],
     "pre_init_hook": "pre_init_hook",
     "post_init_hook": "post_init_hook",
     "installable": True,

@@ -111,6 +111,8 @@ def post_init_hook(env):
         ],
         ["reconciliation_state", "reconciliation_amount_unallocated"],
     )
+    # sudo: install hook - every company's customers get their credit figures.
+    env["sale.reconciliation.credit.profile"].sudo()._cron_refresh()
 
 
 def _recompute_in_batches(model, domain, fnames):
