@@ -120,6 +120,11 @@ class SaleOrder(models.Model):
         copy=False,
     )
     credit_approval_count = fields.Integer(compute="_compute_credit_approval_count")
+    credit_approval_pending = fields.Boolean(
+        string="Credit Approval Requested",
+        compute="_compute_credit_approval_count",
+        help="A credit approval of this order waits for a credit manager.",
+    )
     credit_check_message = fields.Text(
         string="Credit Check",
         compute="_compute_credit_check",
@@ -173,10 +178,13 @@ class SaleOrder(models.Model):
                 "\n".join(mismatches) if mismatches else False
             )
 
-    @api.depends("credit_approval_ids")
+    @api.depends("credit_approval_ids.state")
     def _compute_credit_approval_count(self):
         for order in self:
             order.credit_approval_count = len(order.credit_approval_ids)
+            order.credit_approval_pending = (
+                "requested" in order.credit_approval_ids.mapped("state")
+            )
 
     @api.depends(
         "state",

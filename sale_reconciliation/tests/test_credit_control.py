@@ -327,10 +327,12 @@ class TestCreditControl(StatementCommon):
             approval.activity_ids.user_id,
             "the credit managers get an activity",
         )
+        self.assertTrue(order.credit_approval_pending)
         with self.assertRaises(UserError):
             order.action_confirm()
 
         approval.with_user(self.credit_manager).action_approve()
+        self.assertFalse(order.credit_approval_pending)
         self.assertRecordValues(
             approval, [{"state": "approved", "decided_by_id": self.credit_manager.id}]
         )
@@ -392,6 +394,24 @@ class TestCreditControl(StatementCommon):
         self.assertEqual(approval.state, "requested")
         self.customer.with_user(self.credit_manager).credit_limit = 5000.0
         self.assertEqual(self.customer.credit_limit, 5000.0)
+
+    def test_salesperson_sees_the_credit_of_own_customers_only(self):
+        other_customer = self.env["res.partner"].create(
+            {"name": "Someone else's customer", "is_company": True}
+        )
+        self.invoice_at(self.today, 100.0)
+        self.invoice_at(self.today, 200.0, partner=other_customer)
+        self.commit_refresh()
+        profiles = self.Profile.search(
+            [("partner_id", "in", (self.customer | other_customer).ids)]
+        )
+        self.assertEqual(len(profiles), 2)
+        self.assertEqual(
+            self.Profile.with_user(self.salesperson).search([]).partner_id,
+            self.customer,
+        )
+        with self.assertRaises(AccessError):
+            profiles.with_user(self.salesperson).write({"credit_hold": True})
 
     def test_prepaid_order_bypasses_when_enabled(self):
         self.company.credit_policy = "block"
