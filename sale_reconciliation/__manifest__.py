@@ -23,6 +23,7 @@
         "reports/sale_reconciliation_period_reports.xml",
         "reports/sale_reconciliation_period_templates.xml",
         "data/mail_template_data.xml",
+        "wizards/sale_reconciliation_match_views.xml",
         "wizards/sale_reconciliation_period_close_views.xml",
         "wizards/sale_reconciliation_statement_dispute_views.xml",
         "wizards/sale_reconciliation_statement_generate_views.xml",

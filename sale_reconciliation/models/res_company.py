@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from .payment_matching import parse_rules
+
 
 class ResCompany(models.Model):
     _inherit = "res.company"
@@ -113,6 +115,16 @@ class ResCompany(models.Model):
         help="Customers paying later than this on average are rated Risky.",
     )
 
+    match_rules = fields.Char(
+        string="Payment Matching Strategies",
+        default="reference,amount,combination",
+        required=True,
+        help="Rules the payment matching tries, in this order, comma-separated: "
+        "reference (the memo names the invoice), amount (one open invoice of "
+        "exactly the amount), combination (several invoices summing exactly to "
+        "it), fifo (oldest due first, partial matches included).",
+    )
+
     _sql_constraints = [
         (
             "statement_generation_day_range",
@@ -157,6 +169,21 @@ class ResCompany(models.Model):
                         c=days[2],
                     )
                 )
+
+    @api.constrains("match_rules")
+    def _check_match_rules(self):
+        for company in self:
+            try:
+                parse_rules(company.match_rules)
+            except ValueError as error:
+                raise ValidationError(
+                    _(
+                        "Unknown or repeated matching strategy in "
+                        '"%(rules)s": use reference, amount, combination and '
+                        "fifo, separated by commas.",
+                        rules=company.match_rules,
+                    )
+                ) from error
 
     def _get_credit_rating(self, average_days_late):
         """The rating of a customer paying ``average_days_late`` days late on

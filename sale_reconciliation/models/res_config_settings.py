@@ -64,3 +64,4 @@ class ResConfigSettings(models.TransientModel):
     credit_rating_c_days = fields.Integer(
         related="company_id.credit_rating_c_days", readonly=False
     )
+    match_rules = fields.Char(related="company_id.match_rules", readonly=False)

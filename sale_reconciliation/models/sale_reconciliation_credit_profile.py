@@ -194,8 +194,11 @@ class SaleReconciliationCreditProfile(models.Model):
 
     @api.model
     def _cron_refresh(self):
-        for company in self.env["res.company"].search([]):
-            count = self._refresh(company)
+        # sudo: scheduled action - the figures of every company's customers,
+        # whatever companies the cron user is allowed in.
+        profile_model = self.sudo()
+        for company in profile_model.env["res.company"].search([]):
+            count = profile_model.with_company(company)._refresh(company)
             _logger.info(
                 "Credit profiles of %s refreshed: %s customers", company.name, count
             )

@@ -1,0 +1,171 @@
+"""Rules of the payment matching (wizards/sale_reconciliation_match.py),
+shared with the company settings."""
+
+import re
+from itertools import combinations
+
+MATCH_RULES = [
+    ("reference", "Reference"),
+    ("amount", "Exact Amount"),
+    ("combination", "Exact Sum of Invoices"),
+    ("fifo", "Oldest First"),
+]
+MATCH_RULE_CODES = [code for code, _label in MATCH_RULES]
+
+# The rules the scheduled action runs: they need no judgement.
+AUTOMATIC_RULES = ("reference", "amount")
+
+# The exact-sum search looks at the oldest open invoices of a customer only,
+# in groups of at most this many invoices: a bounded search, whatever the
+# number of invoices.
+COMBINATION_CANDIDATES = 12
+COMBINATION_MAX_SIZE = 4
+
+# Customers whose open items are loaded and matched together.
+PARTNER_BATCH_SIZE = 200
+
+# Fields of the open journal items read for matching.
+OPEN_ITEM_FIELDS = [
+    "partner_id",
+    "move_id",
+    "move_name",
+    "ref",
+    "name",
+    "date",
+    "date_maturity",
+    "currency_id",
+    "amount_residual_currency",
+]
+
+NOT_ALPHANUMERIC = re.compile(r"[^0-9A-Z]+")
+
+
+def normalize_reference(text):
+    """Upper case, without spaces and separators: "inv/2026 / 0001" and
+    "INV20260001" name the same invoice."""
+    return NOT_ALPHANUMERIC.sub("", (text or "").upper())
+
+
+def parse_rules(text):
+    """The rule codes of a comma-separated ``text``, in order; raises
+    ValueError on an unknown or repeated code."""
+    codes = [code.strip() for code in (text or "").split(",") if code.strip()]
+    unknown = [code for code in codes if code not in MATCH_RULE_CODES]
+    if unknown or len(set(codes)) != len(codes):
+        raise ValueError(unknown)
+    return codes
+
+
+def debits_named_by(credit, debits):
+    """The open invoices whose number or payment reference the payment's memo,
+    reference or label names (spacing and case ignored, whole numbers only:
+    INV/1 does not name INV/12)."""
+    move = credit.move_id
+    text = " ".join(
+        filter(None, [credit.ref, credit.name, move.ref, move.payment_reference])
+    ).upper()
+    if not text:
+        return []
+    tokens = {normalize_reference(token) for token in text.split()}
+    squashed = normalize_reference(text)
+    named = []
+    for debit in debits:
+        keys = {
+            normalize_reference(key)
+            for key in (
+                debit.move_name,
+                debit.move_id.payment_reference,
+                debit.move_id.ref,
+            )
+            if key
+        }
+        if any(
+            len(key) >= 3
+            and (
+                key in tokens
+                or re.search(rf"(?<![0-9]){re.escape(key)}(?![0-9])", squashed)
+            )
+            for key in keys
+        ):
+            named.append(debit)
+    return named
+
+
+def find_exact_sum(target, candidates, open_units):
+    """The first group of 2 to COMBINATION_MAX_SIZE ``candidates`` whose open
+    amounts add up exactly to ``target`` (all in currency units)."""
+    for size in range(2, COMBINATION_MAX_SIZE + 1):
+        for group in combinations(candidates, size):
+            if sum(open_units[debit] for debit in group) == target:
+                return list(group)
+    return []
+
+
+class CustomerMatcher:
+    """One customer's open invoices (debits) and payments or credit notes
+    (credits) in one currency, and the proposals the rules make, each item
+    used at most for what is open on it. Amounts are counted in currency units
+    (cents), so equal amounts compare exactly."""
+
+    def __init__(self, rounding, debits, credits):
+        self.rounding = rounding
+        self.credits = credits
+        self.open_debits = {
+            line: self._units(line.amount_residual_currency) for line in debits
+        }
+        self.open_credits = {
+            line: -self._units(line.amount_residual_currency) for line in credits
+        }
+        # (rule, credit line, [debit lines], amount)
+        self.proposals = []
+
+    def _units(self, amount):
+        return round(amount / self.rounding)
+
+    def remaining_debits(self):
+        return [debit for debit, units in self.open_debits.items() if units > 0]
+
+    def apply_rule(self, rule):
+        for credit in self.credits:
+            if self.open_credits[credit] <= 0:
+                continue
+            candidates = self.remaining_debits()
+            if not candidates:
+                return
+            chosen = self._choose(rule, credit, candidates)
+            if chosen:
+                self._propose(rule, credit, chosen)
+
+    def _choose(self, rule, credit, candidates):
+        target = self.open_credits[credit]
+        if rule == "reference":
+            return debits_named_by(credit, candidates)
+        if rule == "amount":
+            exact = [debit for debit in candidates if self.open_debits[debit] == target]
+            return exact if len(exact) == 1 else []
+        if rule == "combination":
+            return find_exact_sum(
+                target, candidates[:COMBINATION_CANDIDATES], self.open_debits
+            )
+        if rule == "fifo":
+            return candidates
+        return []
+
+    def _propose(self, rule, credit, chosen):
+        """Match ``credit`` with the ``chosen`` debits, in their order, as far
+        as it goes."""
+        left = self.open_credits[credit]
+        matched = []
+        for debit in chosen:
+            if left <= 0:
+                break
+            take = min(left, self.open_debits[debit])
+            if take <= 0:
+                continue
+            self.open_debits[debit] -= take
+            left -= take
+            matched.append(debit)
+        if matched:
+            amount = (self.open_credits[credit] - left) * self.rounding
+            self.open_credits[credit] = left
+            self.proposals.append((rule, credit, matched, amount))

@@ -1,0 +1,322 @@
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..models.payment_matching import (
+    AUTOMATIC_RULES,
+    MATCH_RULES,
+    OPEN_ITEM_FIELDS,
+    PARTNER_BATCH_SIZE,
+    CustomerMatcher,
+    parse_rules,
+)
+
+_logger = logging.getLogger(__name__)
+
+
+class SaleReconciliationMatch(models.TransientModel):
+    """Propose which customer payments and credit notes settle which open
+    invoices, show the proposals, and reconcile the ticked ones through
+    Odoo's own reconciliation."""
+
+    _name = "sale.reconciliation.match"
+    _description = "Match Payments with Invoices"
+    _check_company_auto = True
+
+    company_id = fields.Many2one(
+        comodel_name="res.company",
+        required=True,
+        default=lambda self: self.env.company,
+    )
+    partner_ids = fields.Many2many(
+        comodel_name="res.partner",
+        string="Customers",
+        help="Leave empty to match every customer of the company.",
+    )
+    date_from = fields.Date(
+        help="Payments and credit notes dated from this day only.",
+    )
+    date_to = fields.Date(
+        help="Payments and credit notes dated up to this day only.",
+    )
+    rules = fields.Char(
+        string="Strategies",
+        required=True,
+        default=lambda self: self.env.company.match_rules,
+        help="Rules tried in this order, comma-separated: reference (the memo "
+        "names the invoice), amount (one invoice of exactly the amount), "
+        "combination (several invoices summing exactly to it), fifo (oldest "
+        "due first, partial matches included).",
+    )
+    state = fields.Selection(
+        selection=[("scope", "Scope"), ("preview", "Preview")],
+        default="scope",
+        required=True,
+    )
+    line_ids = fields.One2many(
+        comodel_name="sale.reconciliation.match.line",
+        inverse_name="wizard_id",
+        string="Proposals",
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+
+    # -------------------------------------------------------------------------
+    # DEFAULTS
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        context = self.env.context
+        active_ids = context.get("active_ids") or []
+        if "partner_ids" in fields_list and active_ids:
+            records = self.env[context.get("active_model") or "res.partner"].browse(
+                active_ids
+            )
+            partners = self.env["res.partner"]
+            if records._name == "res.partner":
+                partners = records
+            elif records._name in ("account.move", "account.payment"):
+                partners = records.partner_id
+            if partners:
+                values["partner_ids"] = [
+                    fields.Command.set(partners.commercial_partner_id.ids)
+                ]
+        return values
+
+    # -------------------------------------------------------------------------
+    # CONSTRAINTS
+    # -------------------------------------------------------------------------
+
+    @api.constrains("rules")
+    def _check_rules(self):
+        for wizard in self:
+            try:
+                parse_rules(wizard.rules)
+            except ValueError as error:
+                raise ValidationError(
+                    _(
+                        "Unknown or repeated matching strategy in "
+                        '"%(rules)s": use reference, amount, combination and '
+                        "fifo, separated by commas.",
+                        rules=wizard.rules,
+                    )
+                ) from error
+
+    # -------------------------------------------------------------------------
+    # ACTIONS
+    # -------------------------------------------------------------------------
+
+    def action_preview(self):
+        self.ensure_one()
+        self.line_ids.unlink()
+        proposals = self._compute_proposals(parse_rules(self.rules))
+        self.write(
+            {
+                "state": "preview",
+                "line_ids": [fields.Command.create(vals) for vals in proposals],
+            }
+        )
+        return self._reopen()
+
+    def action_back(self):
+        self.ensure_one()
+        self.line_ids.unlink()
+        self.state = "scope"
+        return self._reopen()
+
+    def action_apply(self):
+        self.ensure_one()
+        selected = self.line_ids.filtered("selected")
+        if not selected:
+            raise UserError(_("Tick at least one proposal to match."))
+        count = selected._reconcile()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _(
+                    "%(count)s payments and credit notes matched with invoices.",
+                    count=count,
+                ),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "name": _("Match Payments"),
+        }
+
+    # -------------------------------------------------------------------------
+    # SCHEDULED ACTION
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _cron_match(self):
+        """Match, in every company, what needs no judgement: the memo names
+        the invoice, or one invoice has exactly the amount."""
+        # sudo: scheduled action - every company's payments, whatever companies
+        # the cron user is allowed in.
+        for company in self.env["res.company"].sudo().search([]):
+            wizard = (
+                self.sudo()
+                .with_company(company)
+                .create({"company_id": company.id, "rules": ",".join(AUTOMATIC_RULES)})
+            )
+            proposals = wizard._compute_proposals(list(AUTOMATIC_RULES))
+            lines = wizard.env["sale.reconciliation.match.line"].create(
+                [dict(vals, wizard_id=wizard.id) for vals in proposals]
+            )
+            count = lines._reconcile()
+            _logger.info(
+                "Payment matching in %s: %s payments and credit notes matched " "(%s)",
+                company.name,
+                count,
+                ", ".join(
+                    f"{line.credit_line_id.move_name} -> "
+                    f"{', '.join(line.debit_line_ids.mapped('move_name'))}"
+                    for line in lines
+                )
+                or "nothing to match",
+            )
+
+    # -------------------------------------------------------------------------
+    # PROPOSALS
+    # -------------------------------------------------------------------------
+
+    def _get_open_items_domain(self):
+        self.ensure_one()
+        domain = [
+            ("company_id", "=", self.company_id.id),
+            ("account_id.account_type", "=", "asset_receivable"),
+            ("parent_state", "=", "posted"),
+            ("reconciled", "=", False),
+            ("partner_id", "!=", False),
+            ("amount_residual_currency", "!=", 0.0),
+        ]
+        if self.partner_ids:
+            domain.append(
+                ("partner_id.commercial_partner_id", "in", self.partner_ids.ids)
+            )
+        return domain
+
+    def _compute_proposals(self, rules):
+        """Proposal values, customer by customer: open items are loaded for a
+        batch of customers at a time, never for all at once."""
+        self.ensure_one()
+        MoveLine = self.env["account.move.line"]
+        domain = self._get_open_items_domain()
+        partner_ids = sorted(
+            {
+                partner.commercial_partner_id.id
+                for [partner] in MoveLine._read_group(domain, ["partner_id"])
+            }
+        )
+        proposals = []
+        for start in range(0, len(partner_ids), PARTNER_BATCH_SIZE):
+            batch = partner_ids[start : start + PARTNER_BATCH_SIZE]
+            items = MoveLine.search_fetch(
+                domain + [("partner_id.commercial_partner_id", "in", batch)],
+                OPEN_ITEM_FIELDS,
+                order="date_maturity, date, id",
+            )
+            groups = items.grouped(
+                lambda line: (line.partner_id.commercial_partner_id, line.currency_id)
+            )
+            for (partner, currency), lines in groups.items():
+                proposals += self._match_customer(partner, currency, lines, rules)
+            self.env.invalidate_all()
+        return proposals
+
+    def _match_customer(self, partner, currency, lines, rules):
+        """Proposals for one customer's open items in one currency."""
+        debits = lines.filtered(lambda line: line.amount_residual_currency > 0)
+        credits = (lines - debits).filtered(self._in_date_scope)
+        if not debits or not credits:
+            return []
+        matcher = CustomerMatcher(currency.rounding, debits, credits)
+        for rule in rules:
+            matcher.apply_rule(rule)
+        return [
+            {
+                "rule": rule,
+                "partner_id": partner.id,
+                "currency_id": currency.id,
+                "credit_line_id": credit.id,
+                "debit_line_ids": [fields.Command.set([debit.id for debit in chosen])],
+                "amount": amount,
+            }
+            for rule, credit, chosen, amount in matcher.proposals
+        ]
+
+    def _in_date_scope(self, line):
+        return (not self.date_from or line.date >= self.date_from) and (
+            not self.date_to or line.date <= self.date_to
+        )
+
+
+class SaleReconciliationMatchLine(models.TransientModel):
+    _name = "sale.reconciliation.match.line"
+    _description = "Payment Matching Proposal"
+    _order = "partner_id, id"
+
+    wizard_id = fields.Many2one(
+        comodel_name="sale.reconciliation.match",
+        required=True,
+        ondelete="cascade",
+    )
+    selected = fields.Boolean(string="Match", default=True)
+    rule = fields.Selection(selection=MATCH_RULES, required=True, readonly=True)
+    partner_id = fields.Many2one(
+        comodel_name="res.partner", string="Customer", readonly=True
+    )
+    currency_id = fields.Many2one(comodel_name="res.currency", readonly=True)
+    credit_line_id = fields.Many2one(
+        comodel_name="account.move.line",
+        string="Payment or Credit Note",
+        required=True,
+        readonly=True,
+    )
+    credit_move_id = fields.Many2one(related="credit_line_id.move_id", string="Paid By")
+    credit_date = fields.Date(related="credit_line_id.date", string="Date")
+    debit_line_ids = fields.Many2many(
+        comodel_name="account.move.line",
+        string="Invoices",
+        readonly=True,
+    )
+    invoice_names = fields.Char(
+        string="Invoices Settled", compute="_compute_invoice_names"
+    )
+    amount = fields.Monetary(
+        string="Matched Amount",
+        readonly=True,
+        help="What this proposal settles, in the items' currency.",
+    )
+
+    @api.depends("debit_line_ids.move_name")
+    def _compute_invoice_names(self):
+        for line in self:
+            line.invoice_names = ", ".join(line.debit_line_ids.mapped("move_name"))
+
+    def _reconcile(self):
+        """Reconcile each proposal with Odoo's own ``reconcile()``, one after
+        the other (an invoice partly settled by one payment may be settled by
+        the next); proposals whose items were reconciled since the preview are
+        left out. Returns the number of proposals reconciled."""
+        count = 0
+        for line in self:
+            items = (line.credit_line_id | line.debit_line_ids).filtered(
+                lambda item: not item.reconciled
+            )
+            if line.credit_line_id in items and items - line.credit_line_id:
+                items.reconcile()
+                count += 1
+        return count
