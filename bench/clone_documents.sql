@@ -42,14 +42,19 @@ SELECT pg_temp.clone('sale_order',
                        "partner_shipping_id": "pshift"}',
                      '{"name": "t.name || ''-'' || c.k"}');
 SELECT pg_temp.clone('sale_order_line', '{"id": "sol", "order_id": "so"}');
-SELECT pg_temp.clone('account_payment', '{"id": "pay", "move_id": "am", "partner_id": "pshift"}');
+-- References get the copy's number too, so a copied payment's memo names
+-- the copied invoice (INV/2026/00001-5), not the original.
+SELECT pg_temp.clone('account_payment', '{"id": "pay", "move_id": "am", "partner_id": "pshift"}',
+                     '{"memo": "t.memo || ''-'' || c.k"}');
 SELECT pg_temp.clone('account_move',
                      '{"id": "am", "origin_payment_id": "pay", "reversed_entry_id": "am",
                        "partner_id": "pshift", "commercial_partner_id": "pshift",
                        "partner_shipping_id": "pshift"}',
-                     '{"name": "t.name || ''-'' || c.k"}');
+                     '{"name": "t.name || ''-'' || c.k", "ref": "t.ref || ''-'' || c.k",
+                       "payment_reference": "t.payment_reference || ''-'' || c.k"}');
 SELECT pg_temp.clone('account_move_line',
-                     '{"id": "aml", "move_id": "am", "full_reconcile_id": "afr", "partner_id": "pshift"}');
+                     '{"id": "aml", "move_id": "am", "full_reconcile_id": "afr", "partner_id": "pshift"}',
+                     '{"name": "t.name || ''-'' || c.k", "ref": "t.ref || ''-'' || c.k"}');
 SELECT pg_temp.clone('account_partial_reconcile',
                      '{"id": "apr", "debit_move_id": "aml", "credit_move_id": "aml", "full_reconcile_id": "afr"}');
 SELECT pg_temp.clone('sale_order_line_invoice_rel', '{"order_line_id": "sol", "invoice_line_id": "aml"}');

@@ -8,4 +8,6 @@ statements=$(bench/statements_at_scale.sh | grep '^STATEMENTS ')
 echo "$statements"
 install=$(bench/install_at_scale.sh | grep '^INSTALL ')
 echo "$install"
-echo "BENCH ${statements#STATEMENTS } ${install#INSTALL }"
+matching=$(bench/matching_at_scale.sh | grep '^MATCHING ')
+echo "$matching"
+echo "BENCH ${statements#STATEMENTS } ${install#INSTALL } ${matching#MATCHING }"
