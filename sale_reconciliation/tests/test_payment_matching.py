@@ -160,6 +160,19 @@ class TestPaymentMatching(StatementCommon):
         wizard_2.action_preview()
         self.assertFalse(wizard_2.line_ids, "no invoice in company 2")
 
+    def test_foreign_currency_matched_within_its_currency(self):
+        eur = self.setup_other_currency("EUR")
+        invoice = self.invoice_at(self.days_ago(10), 100.0, currency=eur)
+        payment = self.payment(100.0, currency=eur)
+        wizard = self.preview("amount")
+        self.assertEqual(
+            self.proposals(wizard), [("amount", payment.move_id, invoice, 100.0)]
+        )
+        self.assertEqual(wizard.line_ids.currency_id, eur)
+        wizard.action_apply()
+        self.assertEqual(invoice.reconciliation_state, "reconciled")
+        self.assertEqual(invoice.amount_residual, 0.0)
+
     def test_unticked_proposals_are_not_matched(self):
         first = self.invoice_at(self.days_ago(20), 100.0)
         second = self.invoice_at(self.days_ago(10), 200.0)
