@@ -4,6 +4,9 @@ shared with the company settings."""
 import re
 from itertools import combinations
 
+from odoo import _
+from odoo.exceptions import ValidationError
+
 MATCH_RULES = [
     ("reference", "Reference"),
     ("amount", "Exact Amount"),
@@ -44,6 +47,20 @@ def normalize_reference(text):
     """Upper case, without spaces and separators: "inv/2026 / 0001" and
     "INV20260001" name the same invoice."""
     return NOT_ALPHANUMERIC.sub("", (text or "").upper())
+
+
+def check_rules(text):
+    """Raise a ValidationError unless ``text`` is a valid list of rules."""
+    try:
+        parse_rules(text)
+    except ValueError as error:
+        raise ValidationError(
+            _(
+                'Unknown or repeated matching strategy in "%(rules)s": use '
+                "reference, amount, combination and fifo, separated by commas.",
+                rules=text,
+            )
+        ) from error
 
 
 def parse_rules(text):

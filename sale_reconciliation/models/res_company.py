@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from .payment_matching import parse_rules
+from .payment_matching import check_rules
 
 
 class ResCompany(models.Model):
@@ -173,17 +173,7 @@ class ResCompany(models.Model):
     @api.constrains("match_rules")
     def _check_match_rules(self):
         for company in self:
-            try:
-                parse_rules(company.match_rules)
-            except ValueError as error:
-                raise ValidationError(
-                    _(
-                        "Unknown or repeated matching strategy in "
-                        '"%(rules)s": use reference, amount, combination and '
-                        "fifo, separated by commas.",
-                        rules=company.match_rules,
-                    )
-                ) from error
+            check_rules(company.match_rules)
 
     def _get_credit_rating(self, average_days_late):
         """The rating of a customer paying ``average_days_late`` days late on

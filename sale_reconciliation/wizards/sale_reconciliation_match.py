@@ -1,7 +1,7 @@
 import logging
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import UserError
 
 from ..models.payment_matching import (
     AUTOMATIC_RULES,
@@ -9,6 +9,7 @@ from ..models.payment_matching import (
     OPEN_ITEM_FIELDS,
     PARTNER_BATCH_SIZE,
     CustomerMatcher,
+    check_rules,
     parse_rules,
 )
 
@@ -92,17 +93,7 @@ class SaleReconciliationMatch(models.TransientModel):
     @api.constrains("rules")
     def _check_rules(self):
         for wizard in self:
-            try:
-                parse_rules(wizard.rules)
-            except ValueError as error:
-                raise ValidationError(
-                    _(
-                        "Unknown or repeated matching strategy in "
-                        '"%(rules)s": use reference, amount, combination and '
-                        "fifo, separated by commas.",
-                        rules=wizard.rules,
-                    )
-                ) from error
+            check_rules(wizard.rules)
 
     # -------------------------------------------------------------------------
     # ACTIONS
