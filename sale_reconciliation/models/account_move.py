@@ -32,6 +32,7 @@ class AccountMove(models.Model):
     _inherit = "account.move"
 
     reconciliation_state = fields.Selection(
+        groups="base.group_user",
         selection=[
             ("none", "Nothing to Reconcile"),
             ("open", "Open"),

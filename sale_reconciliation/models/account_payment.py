@@ -8,6 +8,7 @@ class AccountPayment(models.Model):
     _inherit = "account.payment"
 
     reconciliation_state = fields.Selection(
+        groups="base.group_user",
         selection=[
             ("none", "Nothing to Reconcile"),
             ("unmatched", "Unmatched"),
@@ -28,6 +29,7 @@ class AccountPayment(models.Model):
         "reconcile.",
     )
     reconciliation_amount_unallocated = fields.Monetary(
+        groups="base.group_user",
         string="Unallocated Amount",
         currency_field="currency_id",
         compute="_compute_reconciliation",

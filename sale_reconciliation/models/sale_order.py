@@ -61,6 +61,7 @@ class SaleOrder(models.Model):
     _inherit = "sale.order"
 
     reconciliation_state = fields.Selection(
+        groups="base.group_user",
         selection=[
             ("none", "Nothing to Reconcile"),
             ("open", "Open"),
@@ -81,6 +82,7 @@ class SaleOrder(models.Model):
         "Quotations and cancelled orders have nothing to reconcile.",
     )
     reconciliation_amount_invoiced = fields.Monetary(
+        groups="base.group_user",
         string="Invoiced (Net)",
         compute="_compute_reconciliation",
         store=True,
@@ -89,6 +91,7 @@ class SaleOrder(models.Model):
         "notes, taxes included, in the order's currency.",
     )
     reconciliation_amount_paid = fields.Monetary(
+        groups="base.group_user",
         string="Paid",
         compute="_compute_reconciliation",
         store=True,
@@ -97,6 +100,7 @@ class SaleOrder(models.Model):
         "refunded on its credit notes, in the order's currency.",
     )
     reconciliation_amount_due = fields.Monetary(
+        groups="base.group_user",
         string="Due",
         compute="_compute_reconciliation",
         store=True,
@@ -105,6 +109,7 @@ class SaleOrder(models.Model):
         "than was invoiced.",
     )
     reconciliation_mismatch_reasons = fields.Text(
+        groups="base.group_user",
         string="Mismatch Reasons",
         compute="_compute_reconciliation_mismatch_reasons",
         # The reasons read the order's invoices and payments, which a
@@ -114,24 +119,30 @@ class SaleOrder(models.Model):
     )
 
     credit_approval_ids = fields.One2many(
+        groups="base.group_user",
         comodel_name="sale.reconciliation.credit.approval",
         inverse_name="order_id",
         string="Credit Approvals",
         copy=False,
     )
-    credit_approval_count = fields.Integer(compute="_compute_credit_approval_count")
+    credit_approval_count = fields.Integer(
+        compute="_compute_credit_approval_count", groups="base.group_user"
+    )
     credit_approval_pending = fields.Boolean(
+        groups="base.group_user",
         string="Credit Approval Requested",
         compute="_compute_credit_approval_count",
         help="A credit approval of this order waits for a credit manager.",
     )
     credit_check_message = fields.Text(
+        groups="base.group_user",
         string="Credit Check",
         compute="_compute_credit_check",
         help="Why the customer's credit does not cover this quotation: limit, "
         "exposure, this order and the excess, or the hold.",
     )
     credit_check_blocked = fields.Boolean(
+        groups="base.group_user",
         string="Blocked by Credit Control",
         compute="_compute_credit_check",
         help="Under the Block policy, this quotation cannot be confirmed until "

@@ -1,3 +1,4 @@
+from . import test_access_matrix
 from . import test_credit_control
 from . import test_odoo_credit_limit
 from . import test_payment_matching
