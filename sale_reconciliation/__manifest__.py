@@ -9,7 +9,7 @@
     "maintainers": [],
     "license": "LGPL-3",
     "development_status": "Alpha",
-    "depends": ["sale_management", "account"],
+    "depends": ["sale_management", "account", "portal"],
     "data": [
         "security/sale_reconciliation_groups.xml",
         "security/ir.model.access.csv",
@@ -38,8 +38,17 @@
         "views/sale_reconciliation_statement_views.xml",
         "views/sale_reconciliation_period_views.xml",
         "views/sale_reconciliation_menus.xml",
+        "views/sale_reconciliation_statement_portal_templates.xml",
     ],
     "demo": ["demo/sale_order_demo.xml", "demo/credit_control_demo.xml"],
+    "assets": {
+        "web.assets_frontend": [
+            "sale_reconciliation/static/src/js/statement_portal_sidebar.js",
+        ],
+        "web.assets_tests": [
+            "sale_reconciliation/static/tests/tours/statement_portal_tours.js",
+        ],
+    },
     "pre_init_hook": "pre_init_hook",
     "post_init_hook": "post_init_hook",
     "installable": True,

@@ -153,6 +153,19 @@ class SaleReconciliationStatement(models.Model):
         tracking=True,
         help="The name the customer signed the confirmation with.",
     )
+    signature = fields.Image(
+        copy=False,
+        attachment=True,
+        max_width=1024,
+        max_height=1024,
+        help="The signature the customer drew, or generated from their name, "
+        "when confirming the statement online.",
+    )
+    dispute_line_count = fields.Integer(
+        string="Lines Disputed",
+        compute="_compute_dispute_line_count",
+        help="Lines the customer commented on when disputing the statement.",
+    )
     content_hash = fields.Char(
         readonly=True,
         copy=False,
@@ -209,6 +222,13 @@ class SaleReconciliationStatement(models.Model):
         )
         for statement in self:
             statement.entry_count = counts.get(statement, 0)
+
+    @api.depends("line_ids.dispute_comment")
+    def _compute_dispute_line_count(self):
+        for statement in self:
+            statement.dispute_line_count = len(
+                statement.line_ids.filtered("dispute_comment")
+            )
 
     @api.depends(
         "state", "closing_balance", "total_debit", "total_credit", "entry_count"
@@ -447,7 +467,10 @@ class SaleReconciliationStatement(models.Model):
         self._mark_sent()
         return True
 
-    def action_accept(self, accepted_by=None):
+    def action_accept(self, accepted_by=None, signature=None):
+        """The customer agrees with the statement: ``accepted_by`` is the name
+        they signed with (the customer's name by default), ``signature`` an
+        optional image (base64)."""
         self._check_state({"sent"}, _("record the customer's acceptance"))
         now = fields.Datetime.now()
         for statement in self:
@@ -457,16 +480,41 @@ class SaleReconciliationStatement(models.Model):
                     "accepted_by": (accepted_by or "").strip()
                     or statement.partner_id.name,
                     "accepted_date": now,
+                    "signature": signature or False,
                     "content_hash": statement._compute_content_hash(),
                 }
             )
         return True
 
-    def action_dispute(self, reason):
+    def action_dispute(self, reason, line_comments=None):
+        """The customer disagrees: ``reason`` says why, ``line_comments``
+        ({line id: comment}) which lines are wrong."""
         self._check_state({"sent"}, _("record the customer's dispute"))
         reason = (reason or "").strip()
         if not reason:
             raise UserError(_("Say why the customer disputes the statement."))
+        comments = {
+            line_id: comment.strip()
+            for line_id, comment in (line_comments or {}).items()
+            if comment and comment.strip()
+        }
+        if comments:
+            lines = self.env["sale.reconciliation.statement.line"].browse(
+                list(comments)
+            )
+            foreign = lines - self.line_ids.filtered(
+                lambda line: line.display_type == "entry"
+            )
+            if foreign:
+                raise UserError(
+                    _(
+                        "A comment names a line that is not a journal item of "
+                        "statement %(name)s.",
+                        name=", ".join(self.mapped("name")),
+                    )
+                )
+            for line in lines:
+                line.dispute_comment = comments[line.id]
         self.write({"state": "disputed", "dispute_reason": reason})
         return True
 
@@ -589,6 +637,56 @@ class SaleReconciliationStatement(models.Model):
         self.write({"state": "sent", "sent_date": fields.Datetime.now()})
         for statement in self:
             statement._portal_ensure_token()
+
+    def _record_customer_answer(self, author, ip_address):
+        """Log in the chatter who answered, when and from where, and give the
+        responsible salesperson an activity to follow the answer up."""
+        now = fields.Datetime.to_string(fields.Datetime.now())
+        for statement in self:
+            if statement.state == "accepted":
+                body = _(
+                    "%(name)s confirmed the statement on %(when)s UTC from "
+                    "%(ip)s. Content hash: %(hash)s.",
+                    name=statement.accepted_by,
+                    when=now,
+                    ip=ip_address or _("an unknown address"),
+                    hash=statement.content_hash,
+                )
+                summary = _(
+                    "Customer confirmed statement %(name)s", name=statement.name
+                )
+            else:
+                body = _(
+                    "%(name)s disputed the statement on %(when)s UTC from "
+                    "%(ip)s: %(reason)s (%(count)s lines commented).",
+                    name=author.name,
+                    when=now,
+                    ip=ip_address or _("an unknown address"),
+                    reason=statement.dispute_reason,
+                    count=statement.dispute_line_count,
+                )
+                summary = _("Customer disputed statement %(name)s", name=statement.name)
+            statement.message_post(
+                body=body,
+                author_id=author.id,
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+            statement.activity_feedback(
+                ["sale_reconciliation.mail_activity_type_statement_followup"],
+                feedback=_("The customer answered."),
+            )
+            responsible = (
+                statement.user_id
+                or statement.partner_id.user_id
+                or statement.create_uid
+            )
+            statement.activity_schedule(
+                "mail.mail_activity_data_todo",
+                user_id=responsible.id,
+                summary=summary,
+                note=body,
+            )
 
     def _check_state(self, allowed, what):
         state_labels = dict(self._fields["state"]._description_selection(self.env))

@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 
 
 class SaleReconciliationStatementLine(models.Model):
@@ -63,6 +63,14 @@ class SaleReconciliationStatementLine(models.Model):
         help="Delivered quantity of the order line the goods were invoiced from.",
     )
 
+    dispute_comment = fields.Char(
+        string="Customer's Comment",
+        readonly=True,
+        copy=False,
+        help="What the customer says is wrong with this line, when disputing "
+        "the statement.",
+    )
+
     @api.model_create_multi
     def create(self, vals_list):
         statements = self.env["sale.reconciliation.statement"].browse(
@@ -72,6 +80,10 @@ class SaleReconciliationStatementLine(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        if set(vals) == {"dispute_comment"}:
+            # The customer's comments come with the dispute of a sent statement.
+            self.statement_id._check_state({"sent"}, _("comment on its lines"))
+            return super().write(vals)
         self.statement_id._check_lines_editable()
         if "statement_id" in vals:
             self.env["sale.reconciliation.statement"].browse(

@@ -9,3 +9,4 @@ from . import test_statement_balances
 from . import test_statement_documents
 from . import test_statement_generate
 from . import test_statement_workflow
+from . import test_statement_portal

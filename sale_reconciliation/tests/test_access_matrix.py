@@ -111,7 +111,11 @@ class TestAccessMatrix(StatementCommon):
         cls.customer_x = cls.customer
         cls.customer_x.user_id = cls.users["sales_a"]
         cls.customer_y = cls.env["res.partner"].create(
-            {"name": "Customer Y", "is_company": True, "user_id": cls.users["sales_b"].id}
+            {
+                "name": "Customer Y",
+                "is_company": True,
+                "user_id": cls.users["sales_b"].id,
+            }
         )
         cls.users["portal_x"].partner_id.parent_id = cls.customer_x
         cls.users["portal_y"].partner_id.parent_id = cls.customer_y
@@ -186,9 +190,9 @@ class TestAccessMatrix(StatementCommon):
         sales_a = self.users["sales_a"].id
         company = self.company.id
         return {
-            ("statement", "read"): lambda env: self.sent_statement_x.with_env(
-                env
-            ).read(["closing_balance", "state"]),
+            ("statement", "read"): lambda env: self.sent_statement_x.with_env(env).read(
+                ["closing_balance", "state"]
+            ),
             ("statement", "write"): lambda env: self.draft_statement_x.with_env(
                 env
             ).write({"statement_type": "detailed"}),
@@ -268,9 +272,9 @@ class TestAccessMatrix(StatementCommon):
             ("invoice", "read"): lambda env: self.invoice_x.with_env(env).read(
                 ["reconciliation_state", "amount_residual"]
             ),
-            ("invoice", "write"): lambda env: self.draft_invoice_x.with_env(
-                env
-            ).write({"ref": "checked"}),
+            ("invoice", "write"): lambda env: self.draft_invoice_x.with_env(env).write(
+                {"ref": "checked"}
+            ),
             ("invoice", "create"): lambda env: env["account.move"].create(
                 {
                     "move_type": "out_invoice",
@@ -286,9 +290,9 @@ class TestAccessMatrix(StatementCommon):
             ("payment", "read"): lambda env: self.payment_x.with_env(env).read(
                 ["reconciliation_state", "reconciliation_amount_unallocated"]
             ),
-            ("payment", "write"): lambda env: self.draft_payment_x.with_env(
-                env
-            ).write({"memo": "checked"}),
+            ("payment", "write"): lambda env: self.draft_payment_x.with_env(env).write(
+                {"memo": "checked"}
+            ),
             ("payment", "create"): lambda env: env["account.payment"].create(
                 {
                     "amount": 5.0,
