@@ -4,6 +4,29 @@ from odoo.exceptions import ValidationError
 from .payment_matching import check_rules
 
 
+def parse_aging_limits(text):
+    """'30, 60,90' -> [30, 60, 90]; ValidationError unless positive whole
+    numbers in increasing order."""
+    try:
+        limits = [int(part) for part in (text or "").split(",") if part.strip()]
+    except ValueError:
+        limits = None
+    if (
+        not limits
+        or limits[0] <= 0
+        or any(a >= b for a, b in zip(limits, limits[1:], strict=False))
+    ):
+        raise ValidationError(
+            _(
+                "The aging buckets must be whole numbers of days, positive and "
+                "increasing, separated by commas (for instance 30,60,90,120), "
+                "not “%(text)s”.",
+                text=text or "",
+            )
+        )
+    return limits
+
+
 class ResCompany(models.Model):
     _inherit = "res.company"
 
@@ -125,6 +148,23 @@ class ResCompany(models.Model):
         "it), fifo (oldest due first, partial matches included).",
     )
 
+    aging_bucket_limits = fields.Char(
+        string="Aging Buckets (Days)",
+        default="30,60,90,120",
+        required=True,
+        help="Upper bounds of the aging buckets in days, comma-separated and "
+        "increasing: 30,60,90,120 gives Not Due, 1-30, 31-60, 61-90, 91-120 "
+        "and Over 120 days.",
+    )
+    aging_basis = fields.Selection(
+        selection=[("due", "Due Date"), ("invoice", "Invoice Date")],
+        string="Age Receivables From",
+        default="due",
+        required=True,
+        help="Due Date: days past due, with a Not Due bucket. Invoice Date: "
+        "days since the invoice (or the payment) was issued.",
+    )
+
     _sql_constraints = [
         (
             "statement_generation_day_range",
@@ -169,6 +209,16 @@ class ResCompany(models.Model):
                         c=days[2],
                     )
                 )
+
+    @api.constrains("aging_bucket_limits")
+    def _check_aging_bucket_limits(self):
+        for company in self:
+            company._get_aging_limits()
+
+    def _get_aging_limits(self):
+        """The aging bucket bounds, as increasing positive integers."""
+        self.ensure_one()
+        return parse_aging_limits(self.aging_bucket_limits)
 
     @api.constrains("match_rules")
     def _check_match_rules(self):

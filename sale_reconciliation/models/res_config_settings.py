@@ -65,3 +65,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.credit_rating_c_days", readonly=False
     )
     match_rules = fields.Char(related="company_id.match_rules", readonly=False)
+    aging_bucket_limits = fields.Char(
+        related="company_id.aging_bucket_limits", readonly=False
+    )
+    aging_basis = fields.Selection(related="company_id.aging_basis", readonly=False)

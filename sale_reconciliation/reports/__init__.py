@@ -1,1 +1,3 @@
+from . import account_invoice_report
 from . import report_statement
+from . import sale_report

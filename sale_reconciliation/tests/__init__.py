@@ -10,3 +10,4 @@ from . import test_statement_documents
 from . import test_statement_generate
 from . import test_statement_workflow
 from . import test_statement_portal
+from . import test_receivables_aging

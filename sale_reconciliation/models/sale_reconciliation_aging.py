@@ -1,0 +1,333 @@
+"""Aged receivables as of a date, per customer and salesperson.
+
+Computed in one set-based query (flushed, parameterised) that writes the
+aggregated lines directly: journal items are never loaded into Python (see
+``bench/``, ``aging_s`` against ``aging_floor_s``). An item's open amount at
+the as-of date is its balance less the partial reconciliations dated up to
+then, as the statements read it, so both agree for the same customer and
+date.
+"""
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+from .reconciliation_access import MANAGER_GROUP
+from .res_company import parse_aging_limits
+
+AGING_INSERT = """
+    WITH items AS (
+        SELECT aml.id,
+               commercial.id AS partner_id,
+               commercial.user_id AS user_id,
+               aml.balance,
+               %(date)s::date - (CASE WHEN %(basis)s = 'due'
+                                      THEN COALESCE(aml.date_maturity, aml.date)
+                                      ELSE COALESCE(move.invoice_date, aml.date)
+                                 END) AS days
+          FROM account_move_line aml
+          JOIN account_account account ON account.id = aml.account_id
+                                      AND account.account_type = 'asset_receivable'
+          JOIN account_move move ON move.id = aml.move_id
+          JOIN res_partner partner ON partner.id = aml.partner_id
+          JOIN res_partner commercial ON commercial.id = partner.commercial_partner_id
+         WHERE aml.company_id = %(company_id)s
+           AND aml.parent_state = 'posted'
+           AND aml.date <= %(date)s
+           AND (%(user_ids)s::int[] IS NULL OR commercial.user_id = ANY(%(user_ids)s))
+           AND (%(partner_ids)s::int[] IS NULL OR commercial.id = ANY(%(partner_ids)s))
+    ),
+    matched AS (
+        SELECT aml_id, SUM(amount) AS amount
+          FROM (
+              SELECT p.debit_move_id AS aml_id, -p.amount AS amount
+                FROM account_partial_reconcile p
+               WHERE p.company_id = %(company_id)s AND p.max_date <= %(date)s
+              UNION ALL
+              SELECT p.credit_move_id, p.amount
+                FROM account_partial_reconcile p
+               WHERE p.company_id = %(company_id)s AND p.max_date <= %(date)s
+          ) sides
+         GROUP BY aml_id
+    ),
+    open_items AS (
+        SELECT i.partner_id, i.user_id,
+               i.balance + COALESCE(m.amount, 0) AS residual,
+               CASE WHEN %(not_due)s AND i.days <= 0 THEN 0
+                    WHEN %(not_due)s
+                    THEN width_bucket(i.days - 1, %(limits)s::int[]) + 1
+                    ELSE width_bucket(i.days - 1, %(limits)s::int[])
+               END AS bucket
+          FROM items i
+          LEFT JOIN matched m ON m.aml_id = i.id
+    )
+    INSERT INTO sale_reconciliation_aging_line (
+        report_id, company_id, partner_id, user_id, bucket_id, amount,
+        create_uid, create_date, write_uid, write_date)
+    SELECT %(report_id)s, %(company_id)s, partner_id, user_id,
+           (%(bucket_ids)s::int[])[bucket + 1],
+           ROUND(SUM(residual), %(digits)s),
+           %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
+      FROM open_items
+     GROUP BY partner_id, user_id, bucket
+    HAVING ROUND(SUM(residual), %(digits)s) != 0
+"""
+
+
+class SaleReconciliationAging(models.TransientModel):
+    _name = "sale.reconciliation.aging"
+    _description = "Aged Receivables"
+    _check_company_auto = True
+
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    date = fields.Date(
+        string="As Of",
+        required=True,
+        default=fields.Date.context_today,
+        help="What was open on this date: payments received later count as " "unpaid.",
+    )
+    basis = fields.Selection(
+        selection=[("due", "Due Date"), ("invoice", "Invoice Date")],
+        string="Age From",
+        required=True,
+        default=lambda self: self.env.company.aging_basis,
+    )
+    bucket_limits = fields.Char(
+        string="Buckets (Days)",
+        required=True,
+        default=lambda self: self.env.company.aging_bucket_limits,
+        help="Upper bounds of the buckets in days, comma-separated.",
+    )
+    user_ids = fields.Many2many(
+        "res.users",
+        string="Salespeople",
+        domain="[('share', '=', False)]",
+        help="Only the customers of these salespeople; all by default.",
+    )
+    partner_ids = fields.Many2many(
+        "res.partner",
+        string="Customers",
+        help="Only these customers; all by default.",
+    )
+    bucket_ids = fields.One2many("sale.reconciliation.aging.bucket", "report_id")
+    line_ids = fields.One2many("sale.reconciliation.aging.line", "report_id")
+    total = fields.Monetary(compute="_compute_total")
+
+    @api.depends("line_ids.amount")
+    def _compute_total(self):
+        for report in self:
+            report.total = sum(report.line_ids.mapped("amount"))
+
+    @api.onchange("company_id")
+    def _onchange_company_id(self):
+        self.basis = self.company_id.aging_basis
+        self.bucket_limits = self.company_id.aging_bucket_limits
+
+    # -------------------------------------------------------------------------
+    # Actions
+    # -------------------------------------------------------------------------
+
+    def action_compute(self):
+        self._compute_aging()
+        return self.action_open_lines()
+
+    def action_open_lines(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sale_reconciliation.sale_reconciliation_aging_line_action"
+        )
+        action["name"] = _(
+            "Aged Receivables at %(date)s", date=fields.Date.to_string(self.date)
+        )
+        action["domain"] = [("report_id", "=", self.id)]
+        action["context"] = {"search_default_group_by_partner": 1}
+        return action
+
+    def action_print_pdf(self):
+        self._compute_aging_if_needed()
+        return self.env.ref("sale_reconciliation.action_report_aging").report_action(
+            self
+        )
+
+    def action_export_xlsx(self):
+        self._compute_aging_if_needed()
+        attachment = self._export_xlsx_attachment()
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{attachment.id}?download=true",
+            "target": "download",
+        }
+
+    # -------------------------------------------------------------------------
+    # Computation
+    # -------------------------------------------------------------------------
+
+    def _compute_aging_if_needed(self):
+        for report in self:
+            if not report.bucket_ids:
+                report._compute_aging()
+
+    def _compute_aging(self):
+        """Replace the lines with the aging as of the report's date."""
+        self.ensure_one()
+        limits = parse_aging_limits(self.bucket_limits)
+        self.line_ids.unlink()
+        self.bucket_ids.unlink()
+        buckets = self.env["sale.reconciliation.aging.bucket"].create(
+            [
+                dict(values, report_id=self.id)
+                for values in self._get_bucket_values(limits, self.basis)
+            ]
+        )
+        user_ids = self.user_ids.ids or None
+        if not self.env.user.has_group(MANAGER_GROUP) and not self.env.su:
+            # A salesperson's aging shows their own customers only: asked for
+            # another salesperson's, it is empty.
+            user_ids = [
+                uid for uid in user_ids or [self.env.uid] if uid == self.env.uid
+            ]
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                AGING_INSERT,
+                report_id=self.id,
+                company_id=self.company_id.id,
+                date=self.date,
+                basis=self.basis,
+                not_due=self.basis == "due",
+                limits=limits,
+                bucket_ids=buckets.ids,
+                user_ids=user_ids,
+                partner_ids=self.partner_ids.commercial_partner_id.ids or None,
+                digits=self.currency_id.decimal_places,
+                uid=self.env.uid,
+            )
+        )
+        self.invalidate_recordset(["line_ids", "total"])
+        self.env["sale.reconciliation.aging.line"].invalidate_model()
+
+    @api.model
+    def _get_bucket_values(self, limits, basis):
+        """The buckets of ``limits`` in order: Not Due first when aging from
+        the due date, then one per bound, then what is older."""
+        values = []
+        if basis == "due":
+            values.append({"name": _("Not Due"), "day_from": 0, "day_to": 0})
+        lower = 0 if basis == "invoice" else 1
+        for limit in limits:
+            values.append(
+                {
+                    "name": _("%(lower)s-%(upper)s Days", lower=lower, upper=limit),
+                    "day_from": lower,
+                    "day_to": limit,
+                }
+            )
+            lower = limit + 1
+        values.append(
+            {
+                "name": _("Over %(days)s Days", days=limits[-1]),
+                "day_from": lower,
+                "day_to": 0,
+            }
+        )
+        for sequence, bucket in enumerate(values):
+            bucket["sequence"] = sequence
+        return values
+
+    def _get_matrix(self):
+        """{partner: {bucket: amount}}, the partners by name, for the PDF and
+        the workbook."""
+        self.ensure_one()
+        matrix = {}
+        for partner, bucket, amount in self.env[
+            "sale.reconciliation.aging.line"
+        ]._read_group(
+            [("report_id", "=", self.id)],
+            ["partner_id", "bucket_id"],
+            ["amount:sum"],
+        ):
+            matrix.setdefault(partner, {})[bucket] = amount
+        return dict(sorted(matrix.items(), key=lambda item: item[0].name or ""))
+
+
+class SaleReconciliationAgingBucket(models.TransientModel):
+    _name = "sale.reconciliation.aging.bucket"
+    _description = "Aged Receivables Bucket"
+    _order = "sequence"
+
+    report_id = fields.Many2one(
+        "sale.reconciliation.aging", required=True, ondelete="cascade"
+    )
+    sequence = fields.Integer()
+    name = fields.Char(required=True)
+    day_from = fields.Integer()
+    day_to = fields.Integer()
+
+
+class SaleReconciliationAgingLine(models.TransientModel):
+    _name = "sale.reconciliation.aging.line"
+    _description = "Aged Receivables Line"
+    _order = "partner_id, bucket_id"
+
+    report_id = fields.Many2one(
+        "sale.reconciliation.aging", required=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one("res.company", required=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    date = fields.Date(related="report_id.date", string="As Of")
+    partner_id = fields.Many2one("res.partner", string="Customer", required=True)
+    user_id = fields.Many2one("res.users", string="Salesperson")
+    bucket_id = fields.Many2one(
+        "sale.reconciliation.aging.bucket", string="Age", required=True
+    )
+    amount = fields.Monetary(string="Open Amount")
+
+    def action_open_items(self):
+        """The customer's receivable items that make up this line."""
+        self.ensure_one()
+        report, bucket = self.report_id, self.bucket_id
+        date_field = "date_maturity" if report.basis == "due" else "date"
+        domain = [
+            ("partner_id", "child_of", self.partner_id.id),
+            ("company_id", "=", self.company_id.id),
+            ("account_id.account_type", "=", "asset_receivable"),
+            ("parent_state", "=", "posted"),
+            ("date", "<=", report.date),
+            "|",
+            ("reconciled", "=", False),
+            "|",
+            ("matched_debit_ids.max_date", ">", report.date),
+            ("matched_credit_ids.max_date", ">", report.date),
+        ]
+        if report.basis == "due" and bucket.sequence == 0:  # not due
+            domain.append((date_field, ">=", report.date))
+        else:
+            domain.append(
+                (
+                    date_field,
+                    "<=",
+                    fields.Date.subtract(report.date, days=bucket.day_from),
+                )
+            )
+            if bucket != report.bucket_ids[-1]:  # the oldest has no bound
+                domain.append(
+                    (
+                        date_field,
+                        ">=",
+                        fields.Date.subtract(report.date, days=bucket.day_to),
+                    )
+                )
+        return {
+            "type": "ir.actions.act_window",
+            "name": _(
+                "%(customer)s: %(bucket)s",
+                customer=self.partner_id.name,
+                bucket=bucket.name,
+            ),
+            "res_model": "account.move.line",
+            "view_mode": "list,form",
+            "domain": domain,
+            "context": {"create": False},
+        }
