@@ -4,7 +4,9 @@
 # October 2026's statements of all customers and of half of them, rendering
 # 100 of them to HTML, exporting all of them to XLSX, and the floor: one SQL
 # query over account_move_line giving every customer's opening balance,
-# period items with running balance, and closing balance. Prints
+# period items with running balance, and closing balance. Then the aged
+# receivables of all customers as of the period end against their floor: one
+# SQL aggregate of the same receivable items per customer. Prints
 # "MEASURED {json}". Rolls everything back.
 import json
 import resource
@@ -96,6 +98,39 @@ html_s, _html = median_of_3(
 )
 env.invalidate_all()
 xlsx_s, xlsx = median_of_3(lambda: statements._export_xlsx_bytes())
+AGING_FLOOR = SQL(
+    """
+    SELECT partner.commercial_partner_id, SUM(aml.balance)
+      FROM account_move_line aml
+      JOIN account_account account ON account.id = aml.account_id
+                                  AND account.account_type = 'asset_receivable'
+      JOIN res_partner partner ON partner.id = aml.partner_id
+     WHERE aml.company_id = %(company_id)s
+       AND aml.parent_state = 'posted'
+       AND aml.date <= %(date)s
+     GROUP BY partner.commercial_partner_id
+    """,
+    company_id=env.company.id,
+    date=DATE_TO,
+)
+
+
+def aging_floor():
+    env.cr.execute(AGING_FLOOR)
+    return env.cr.fetchall()
+
+
+def aging():
+    report = env["sale.reconciliation.aging"].create({"date": DATE_TO})
+    report._compute_aging()
+    return report
+
+
+aging_floor_s, aging_floor_rows = median_of_3(aging_floor)
+aging_s, aging_report = median_of_3(aging)
+aging_lines = len(aging_report.line_ids)
+aging_total = aging_report.total
+aging_floor_total = sum(row[1] for row in aging_floor_rows)
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 items = env["account.move.line"].search_count(
     [("account_type", "=", "asset_receivable"), ("parent_state", "=", "posted")]
@@ -118,6 +153,12 @@ print(
             "xlsx_s": round(xlsx_s, 3),
             "xlsx_mb": round(len(xlsx) / 1e6, 1),
             "peak_mb": round(peak_mb),
+            "aging_lines": aging_lines,
+            "aging_total_matches_floor": round(aging_total, 2)
+            == round(float(aging_floor_total), 2),
+            "aging_s": round(aging_s, 3),
+            "aging_floor_s": round(aging_floor_s, 3),
+            "aging_floor_ratio": round(aging_s / aging_floor_s, 2),
         }
     )
 )

@@ -3,9 +3,9 @@
 Computed in one set-based query (flushed, parameterised) that writes the
 aggregated lines directly: journal items are never loaded into Python (see
 ``bench/``, ``aging_s`` against ``aging_floor_s``). An item's open amount at
-the as-of date is its balance less the partial reconciliations dated up to
-then, as the statements read it, so both agree for the same customer and
-date.
+the as-of date is what is open now plus what was reconciled after that date,
+which equals its balance less the partial reconciliations dated up to then,
+as the statements read it: both agree for the same customer and date.
 """
 
 from odoo import _, api, fields, models
@@ -14,62 +14,64 @@ from odoo.tools import SQL
 from .reconciliation_access import MANAGER_GROUP
 from .res_company import parse_aging_limits
 
+# {age_from}: the date an item ages from; {move_join}: what it needs.
+AGE_FROM_DUE = "COALESCE(aml.date_maturity, aml.date)"
+AGE_FROM_INVOICE = "COALESCE(move.invoice_date, aml.date)"
+MOVE_JOIN = "JOIN account_move move ON move.id = aml.move_id"
+
+# What is open at the as-of date: what is open now, plus what was reconciled
+# after the as-of date (partial reconciliations dated later are undone);
+# payments received later thus count as unpaid then. The same figure as the
+# statements' balance less the partial reconciliations dated up to then.
 AGING_INSERT = """
-    WITH items AS (
-        SELECT aml.id,
-               commercial.id AS partner_id,
-               commercial.user_id AS user_id,
-               aml.balance,
-               %(date)s::date - (CASE WHEN %(basis)s = 'due'
-                                      THEN COALESCE(aml.date_maturity, aml.date)
-                                      ELSE COALESCE(move.invoice_date, aml.date)
-                                 END) AS days
-          FROM account_move_line aml
-          JOIN account_account account ON account.id = aml.account_id
-                                      AND account.account_type = 'asset_receivable'
-          JOIN account_move move ON move.id = aml.move_id
-          JOIN res_partner partner ON partner.id = aml.partner_id
-          JOIN res_partner commercial ON commercial.id = partner.commercial_partner_id
-         WHERE aml.company_id = %(company_id)s
-           AND aml.parent_state = 'posted'
-           AND aml.date <= %(date)s
-           AND (%(user_ids)s::int[] IS NULL OR commercial.user_id = ANY(%(user_ids)s))
-           AND (%(partner_ids)s::int[] IS NULL OR commercial.id = ANY(%(partner_ids)s))
-    ),
-    matched AS (
+    WITH later AS (
         SELECT aml_id, SUM(amount) AS amount
           FROM (
-              SELECT p.debit_move_id AS aml_id, -p.amount AS amount
+              SELECT p.debit_move_id AS aml_id, p.amount
                 FROM account_partial_reconcile p
-               WHERE p.company_id = %(company_id)s AND p.max_date <= %(date)s
+               WHERE p.company_id = %(company_id)s AND p.max_date > %(date)s
               UNION ALL
-              SELECT p.credit_move_id, p.amount
+              SELECT p.credit_move_id, -p.amount
                 FROM account_partial_reconcile p
-               WHERE p.company_id = %(company_id)s AND p.max_date <= %(date)s
+               WHERE p.company_id = %(company_id)s AND p.max_date > %(date)s
           ) sides
          GROUP BY aml_id
     ),
     open_items AS (
-        SELECT i.partner_id, i.user_id,
-               i.balance + COALESCE(m.amount, 0) AS residual,
-               CASE WHEN %(not_due)s AND i.days <= 0 THEN 0
-                    WHEN %(not_due)s
-                    THEN width_bucket(i.days - 1, %(limits)s::int[]) + 1
-                    ELSE width_bucket(i.days - 1, %(limits)s::int[])
-               END AS bucket
-          FROM items i
-          LEFT JOIN matched m ON m.aml_id = i.id
+        SELECT partner.commercial_partner_id AS partner_id,
+               aml.amount_residual + COALESCE(later.amount, 0) AS residual,
+               %(date)s::date - {age_from} AS days
+          FROM account_move_line aml
+          JOIN account_account account ON account.id = aml.account_id
+                                      AND account.account_type = 'asset_receivable'
+          JOIN res_partner partner ON partner.id = aml.partner_id
+          {move_join}
+          LEFT JOIN later ON later.aml_id = aml.id
+         WHERE aml.company_id = %(company_id)s
+           AND aml.parent_state = 'posted'
+           AND aml.date <= %(date)s
+    ),
+    aged AS (
+        SELECT partner_id,
+               CASE WHEN %(not_due)s AND days <= 0 THEN 0
+                    WHEN %(not_due)s THEN width_bucket(days - 1, %(limits)s::int[]) + 1
+                    ELSE width_bucket(days - 1, %(limits)s::int[])
+               END AS bucket,
+               ROUND(SUM(residual), %(digits)s) AS amount
+          FROM open_items
+         GROUP BY 1, 2
     )
     INSERT INTO sale_reconciliation_aging_line (
         report_id, company_id, partner_id, user_id, bucket_id, amount,
         create_uid, create_date, write_uid, write_date)
-    SELECT %(report_id)s, %(company_id)s, partner_id, user_id,
-           (%(bucket_ids)s::int[])[bucket + 1],
-           ROUND(SUM(residual), %(digits)s),
+    SELECT %(report_id)s, %(company_id)s, aged.partner_id, commercial.user_id,
+           (%(bucket_ids)s::int[])[aged.bucket + 1], aged.amount,
            %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
-      FROM open_items
-     GROUP BY partner_id, user_id, bucket
-    HAVING ROUND(SUM(residual), %(digits)s) != 0
+      FROM aged
+      JOIN res_partner commercial ON commercial.id = aged.partner_id
+     WHERE aged.amount != 0
+       AND (%(user_ids)s::int[] IS NULL OR commercial.user_id = ANY(%(user_ids)s))
+       AND (%(partner_ids)s::int[] IS NULL OR aged.partner_id = ANY(%(partner_ids)s))
 """
 
 
@@ -191,11 +193,13 @@ class SaleReconciliationAging(models.TransientModel):
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
-                AGING_INSERT,
+                AGING_INSERT.format(
+                    age_from=AGE_FROM_DUE if self.basis == "due" else AGE_FROM_INVOICE,
+                    move_join=MOVE_JOIN if self.basis == "invoice" else "",
+                ),
                 report_id=self.id,
                 company_id=self.company_id.id,
                 date=self.date,
-                basis=self.basis,
                 not_due=self.basis == "due",
                 limits=limits,
                 bucket_ids=buckets.ids,
