@@ -40,6 +40,7 @@
         "views/sale_reconciliation_statement_views.xml",
         "views/sale_reconciliation_period_views.xml",
         "views/sale_reconciliation_aging_views.xml",
+        "views/sale_reconciliation_kpi_views.xml",
         "views/sale_reconciliation_menus.xml",
         "views/sale_reconciliation_statement_portal_templates.xml",
     ],

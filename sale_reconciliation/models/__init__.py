@@ -8,8 +8,10 @@ from . import sale_reconciliation_aging
 from . import sale_reconciliation_aging_xlsx
 from . import sale_reconciliation_credit_approval
 from . import sale_reconciliation_credit_profile
+from . import sale_reconciliation_kpi_report
 from . import sale_reconciliation_period
 from . import sale_reconciliation_period_summary
+from . import sale_reconciliation_receivable_kpi
 from . import sale_reconciliation_statement
 from . import sale_reconciliation_statement_line
 from . import sale_reconciliation_statement_xlsx

@@ -19,12 +19,10 @@ AGE_FROM_DUE = "COALESCE(aml.date_maturity, aml.date)"
 AGE_FROM_INVOICE = "COALESCE(move.invoice_date, aml.date)"
 MOVE_JOIN = "JOIN account_move move ON move.id = aml.move_id"
 
-# What is open at the as-of date: what is open now, plus what was reconciled
-# after the as-of date (partial reconciliations dated later are undone);
-# payments received later thus count as unpaid then. The same figure as the
-# statements' balance less the partial reconciliations dated up to then.
-AGING_INSERT = """
-    WITH later AS (
+# Partial reconciliations dated after the as-of date, to undo; left out of
+# the query when there are none (an aging as of today).
+LATER_CTE = """
+    later AS (
         SELECT aml_id, SUM(amount) AS amount
           FROM (
               SELECT p.debit_move_id AS aml_id, p.amount
@@ -37,16 +35,31 @@ AGING_INSERT = """
           ) sides
          GROUP BY aml_id
     ),
+"""
+LATER_JOIN = "LEFT JOIN later ON later.aml_id = aml.id"
+LATER_AMOUNT = "+ COALESCE(later.amount, 0)"
+ANY_LATER = """
+    SELECT 1 FROM account_partial_reconcile
+     WHERE company_id = %(company_id)s AND max_date > %(date)s
+     LIMIT 1
+"""
+
+# What is open at the as-of date: what is open now, plus what was reconciled
+# after the as-of date (partial reconciliations dated later are undone);
+# payments received later thus count as unpaid then. The same figure as the
+# statements' balance less the partial reconciliations dated up to then.
+AGING_INSERT = """
+    WITH {later_cte}
     open_items AS (
         SELECT partner.commercial_partner_id AS partner_id,
-               aml.amount_residual + COALESCE(later.amount, 0) AS residual,
+               aml.amount_residual {later_amount} AS residual,
                %(date)s::date - {age_from} AS days
           FROM account_move_line aml
           JOIN account_account account ON account.id = aml.account_id
                                       AND account.account_type = 'asset_receivable'
           JOIN res_partner partner ON partner.id = aml.partner_id
           {move_join}
-          LEFT JOIN later ON later.aml_id = aml.id
+          {later_join}
          WHERE aml.company_id = %(company_id)s
            AND aml.parent_state = 'posted'
            AND aml.date <= %(date)s
@@ -88,7 +101,7 @@ class SaleReconciliationAging(models.TransientModel):
         string="As Of",
         required=True,
         default=fields.Date.context_today,
-        help="What was open on this date: payments received later count as " "unpaid.",
+        help="What was open on this date: payments received later count as unpaid.",
     )
     basis = fields.Selection(
         selection=[("due", "Due Date"), ("invoice", "Invoice Date")],
@@ -191,11 +204,17 @@ class SaleReconciliationAging(models.TransientModel):
                 uid for uid in user_ids or [self.env.uid] if uid == self.env.uid
             ]
         self.env.flush_all()
+        any_later = self.env.execute_query(
+            SQL(ANY_LATER, company_id=self.company_id.id, date=self.date)
+        )
         self.env.cr.execute(
             SQL(
                 AGING_INSERT.format(
                     age_from=AGE_FROM_DUE if self.basis == "due" else AGE_FROM_INVOICE,
                     move_join=MOVE_JOIN if self.basis == "invoice" else "",
+                    later_cte=LATER_CTE if any_later else "",
+                    later_join=LATER_JOIN if any_later else "",
+                    later_amount=LATER_AMOUNT if any_later else "",
                 ),
                 report_id=self.id,
                 company_id=self.company_id.id,

@@ -147,6 +147,7 @@ class SaleReconciliationStatement(models.Model):
     sent_date = fields.Datetime(readonly=True, copy=False)
     dispute_reason = fields.Text(readonly=True, copy=False, tracking=True)
     accepted_date = fields.Datetime(readonly=True, copy=False)
+    disputed_date = fields.Datetime(readonly=True, copy=False)
     accepted_by = fields.Char(
         readonly=True,
         copy=False,
@@ -515,7 +516,13 @@ class SaleReconciliationStatement(models.Model):
                 )
             for line in lines:
                 line.dispute_comment = comments[line.id]
-        self.write({"state": "disputed", "dispute_reason": reason})
+        self.write(
+            {
+                "state": "disputed",
+                "dispute_reason": reason,
+                "disputed_date": fields.Datetime.now(),
+            }
+        )
         return True
 
     def action_open_dispute_wizard(self):

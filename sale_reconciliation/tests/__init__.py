@@ -11,3 +11,4 @@ from . import test_statement_generate
 from . import test_statement_workflow
 from . import test_statement_portal
 from . import test_receivables_aging
+from . import test_receivables_kpi
