@@ -50,41 +50,39 @@ ANY_LATER = """
 # statements' balance less the partial reconciliations dated up to then.
 AGING_INSERT = """
     WITH {later_cte}
-    open_items AS (
-        SELECT partner.commercial_partner_id AS partner_id,
-               aml.amount_residual {later_amount} AS residual,
-               %(date)s::date - {age_from} AS days
+    aged AS (
+        SELECT aml.partner_id,
+               width_bucket(%(date)s::date - {age_from}, %(thresholds)s::int[])
+                   AS bucket,
+               SUM(aml.amount_residual {later_amount}) AS residual
           FROM account_move_line aml
           JOIN account_account account ON account.id = aml.account_id
                                       AND account.account_type = 'asset_receivable'
-          JOIN res_partner partner ON partner.id = aml.partner_id
           {move_join}
           {later_join}
          WHERE aml.company_id = %(company_id)s
            AND aml.parent_state = 'posted'
            AND aml.date <= %(date)s
+         GROUP BY 1, 2
     ),
-    aged AS (
-        SELECT partner_id,
-               CASE WHEN %(not_due)s AND days <= 0 THEN 0
-                    WHEN %(not_due)s THEN width_bucket(days - 1, %(limits)s::int[]) + 1
-                    ELSE width_bucket(days - 1, %(limits)s::int[])
-               END AS bucket,
-               ROUND(SUM(residual), %(digits)s) AS amount
-          FROM open_items
+    per_customer AS (
+        SELECT partner.commercial_partner_id AS partner_id, aged.bucket,
+               ROUND(SUM(aged.residual), %(digits)s) AS amount
+          FROM aged
+          JOIN res_partner partner ON partner.id = aged.partner_id
          GROUP BY 1, 2
     )
     INSERT INTO sale_reconciliation_aging_line (
         report_id, company_id, partner_id, user_id, bucket_id, amount,
         create_uid, create_date, write_uid, write_date)
-    SELECT %(report_id)s, %(company_id)s, aged.partner_id, commercial.user_id,
-           (%(bucket_ids)s::int[])[aged.bucket + 1], aged.amount,
+    SELECT %(report_id)s, %(company_id)s, c.partner_id, commercial.user_id,
+           (%(bucket_ids)s::int[])[c.bucket + 1], c.amount,
            %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
-      FROM aged
-      JOIN res_partner commercial ON commercial.id = aged.partner_id
-     WHERE aged.amount != 0
+      FROM per_customer c
+      JOIN res_partner commercial ON commercial.id = c.partner_id
+     WHERE c.amount != 0
        AND (%(user_ids)s::int[] IS NULL OR commercial.user_id = ANY(%(user_ids)s))
-       AND (%(partner_ids)s::int[] IS NULL OR aged.partner_id = ANY(%(partner_ids)s))
+       AND (%(partner_ids)s::int[] IS NULL OR c.partner_id = ANY(%(partner_ids)s))
 """
 
 
@@ -219,8 +217,7 @@ class SaleReconciliationAging(models.TransientModel):
                 report_id=self.id,
                 company_id=self.company_id.id,
                 date=self.date,
-                not_due=self.basis == "due",
-                limits=limits,
+                thresholds=self._get_bucket_thresholds(limits, self.basis),
                 bucket_ids=buckets.ids,
                 user_ids=user_ids,
                 partner_ids=self.partner_ids.commercial_partner_id.ids or None,
@@ -230,6 +227,12 @@ class SaleReconciliationAging(models.TransientModel):
         )
         self.invalidate_recordset(["line_ids", "total"])
         self.env["sale.reconciliation.aging.line"].invalidate_model()
+
+    @api.model
+    def _get_bucket_thresholds(self, limits, basis):
+        """The first day of each bucket but the first, for width_bucket():
+        aging from the due date, day 0 and before are not due."""
+        return ([1] if basis == "due" else []) + [limit + 1 for limit in limits]
 
     @api.model
     def _get_bucket_values(self, limits, basis):
