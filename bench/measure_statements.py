@@ -121,15 +121,16 @@ def aging_floor():
 
 
 def aging():
+    """What the pivot shows: every customer's amount in every bucket."""
     report = env["sale.reconciliation.aging"].create({"date": DATE_TO})
     report._compute_aging()
-    return report
+    return report, report._get_matrix()
 
 
 aging_floor_s, aging_floor_rows = median_of_3(aging_floor)
-aging_s, aging_report = median_of_3(aging)
-aging_lines = len(aging_report.line_ids)
-aging_total = aging_report.total
+aging_s, (aging_report, aging_matrix) = median_of_3(aging)
+aging_lines = sum(len(buckets) for buckets in aging_matrix.values())
+aging_total = sum(sum(buckets.values()) for buckets in aging_matrix.values())
 aging_floor_total = sum(row[1] for row in aging_floor_rows)
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 items = env["account.move.line"].search_count(

@@ -13,14 +13,15 @@ def parse_aging_limits(text):
         limits = None
     if (
         not limits
+        or len(limits) > 20
         or limits[0] <= 0
         or any(a >= b for a, b in zip(limits, limits[1:], strict=False))
     ):
         raise ValidationError(
             _(
-                "The aging buckets must be whole numbers of days, positive and "
-                "increasing, separated by commas (for instance 30,60,90,120), "
-                "not “%(text)s”.",
+                "The aging buckets must be at most 20 whole numbers of days, "
+                "positive and increasing, separated by commas (for instance "
+                "30,60,90,120), not “%(text)s”.",
                 text=text or "",
             )
         )

@@ -1,8 +1,10 @@
 """Aged receivables as of a date, per customer and salesperson.
 
-Computed in one set-based query (flushed, parameterised) that writes the
-aggregated lines directly: journal items are never loaded into Python (see
-``bench/``, ``aging_s`` against ``aging_floor_s``). An item's open amount at
+The lines are a query, not a table: reading them (the pivot, the list, the
+PDF) runs one set-based aggregate over the journal items with the report's
+parameters (flushed, parameterised); journal items are never loaded into
+Python and nothing is written (see ``bench/``, ``aging_s`` against
+``aging_floor_s``). An item's open amount at
 the as-of date is what is open now plus what was reconciled after that date,
 which equals its balance less the partial reconciliations dated up to then,
 as the statements read it: both agree for the same customer and date.
@@ -48,7 +50,7 @@ ANY_LATER = """
 # after the as-of date (partial reconciliations dated later are undone);
 # payments received later thus count as unpaid then. The same figure as the
 # statements' balance less the partial reconciliations dated up to then.
-AGING_INSERT = """
+AGING_SELECT = """
     WITH {later_cte}
     aged AS (
         SELECT aml.partner_id,
@@ -72,12 +74,11 @@ AGING_INSERT = """
           JOIN res_partner partner ON partner.id = aged.partner_id
          GROUP BY 1, 2
     )
-    INSERT INTO sale_reconciliation_aging_line (
-        report_id, company_id, partner_id, user_id, bucket_id, amount,
-        create_uid, create_date, write_uid, write_date)
-    SELECT %(report_id)s, %(company_id)s, c.partner_id, commercial.user_id,
-           (%(bucket_ids)s::int[])[c.bucket + 1], c.amount,
-           %(uid)s, NOW() AT TIME ZONE 'UTC', %(uid)s, NOW() AT TIME ZONE 'UTC'
+    SELECT c.partner_id * 64 + c.bucket AS id,
+           %(report_id)s AS report_id, %(company_id)s AS company_id,
+           %(date)s::date AS date,
+           c.partner_id, commercial.user_id,
+           (%(bucket_ids)s::int[])[c.bucket + 1] AS bucket_id, c.amount
       FROM per_customer c
       JOIN res_partner commercial ON commercial.id = c.partner_id
      WHERE c.amount != 0
@@ -125,13 +126,17 @@ class SaleReconciliationAging(models.TransientModel):
         help="Only these customers; all by default.",
     )
     bucket_ids = fields.One2many("sale.reconciliation.aging.bucket", "report_id")
-    line_ids = fields.One2many("sale.reconciliation.aging.line", "report_id")
-    total = fields.Monetary(compute="_compute_total")
+    line_ids = fields.Many2many(
+        "sale.reconciliation.aging.line", compute="_compute_lines"
+    )
+    total = fields.Monetary(compute="_compute_lines")
 
-    @api.depends("line_ids.amount")
-    def _compute_total(self):
+    @api.depends("date", "basis", "bucket_ids", "user_ids", "partner_ids")
+    def _compute_lines(self):
         for report in self:
-            report.total = sum(report.line_ids.mapped("amount"))
+            lines = report._get_lines()
+            report.line_ids = lines
+            report.total = sum(lines.mapped("amount"))
 
     @api.onchange("company_id")
     def _onchange_company_id(self):
@@ -154,8 +159,10 @@ class SaleReconciliationAging(models.TransientModel):
         action["name"] = _(
             "Aged Receivables at %(date)s", date=fields.Date.to_string(self.date)
         )
-        action["domain"] = [("report_id", "=", self.id)]
-        action["context"] = {"search_default_group_by_partner": 1}
+        action["context"] = {
+            "aging_report_id": self.id,
+            "search_default_group_by_partner": 1,
+        }
         return action
 
     def action_print_pdf(self):
@@ -183,21 +190,41 @@ class SaleReconciliationAging(models.TransientModel):
                 report._compute_aging()
 
     def _compute_aging(self):
-        """Replace the lines with the aging as of the report's date."""
+        """Set the report's buckets from its bounds: its lines follow."""
         self.ensure_one()
         limits = parse_aging_limits(self.bucket_limits)
-        self.line_ids.unlink()
         self.bucket_ids.unlink()
-        buckets = self.env["sale.reconciliation.aging.bucket"].create(
+        self.env["sale.reconciliation.aging.bucket"].create(
             [
                 dict(values, report_id=self.id)
                 for values in self._get_bucket_values(limits, self.basis)
             ]
         )
+        self.invalidate_recordset(["bucket_ids", "line_ids", "total"])
+
+    def _get_lines(self):
+        """The report's lines, as the user may read them."""
+        self.ensure_one()
+        if not self.bucket_ids:
+            return self.env["sale.reconciliation.aging.line"]
+        # The lines of two reports may share ids (a customer and a bucket):
+        # forget those of another report read in this transaction.
+        self.env["sale.reconciliation.aging.line"].invalidate_model()
+        return (
+            self.env["sale.reconciliation.aging.line"]
+            .with_context(aging_report_id=self.id)
+            .search([])
+        )
+
+    def _get_lines_query(self):
+        """The SQL of the report's lines."""
+        self.ensure_one()
+        limits = parse_aging_limits(self.bucket_limits)
         user_ids = self.user_ids.ids or None
         if not self.env.user.has_group(MANAGER_GROUP) and not self.env.su:
             # A salesperson's aging shows their own customers only: asked for
-            # another salesperson's, it is empty.
+            # another salesperson's, it is empty (the record rules say the
+            # same; filtering here spares the work).
             user_ids = [
                 uid for uid in user_ids or [self.env.uid] if uid == self.env.uid
             ]
@@ -205,28 +232,23 @@ class SaleReconciliationAging(models.TransientModel):
         any_later = self.env.execute_query(
             SQL(ANY_LATER, company_id=self.company_id.id, date=self.date)
         )
-        self.env.cr.execute(
-            SQL(
-                AGING_INSERT.format(
-                    age_from=AGE_FROM_DUE if self.basis == "due" else AGE_FROM_INVOICE,
-                    move_join=MOVE_JOIN if self.basis == "invoice" else "",
-                    later_cte=LATER_CTE if any_later else "",
-                    later_join=LATER_JOIN if any_later else "",
-                    later_amount=LATER_AMOUNT if any_later else "",
-                ),
-                report_id=self.id,
-                company_id=self.company_id.id,
-                date=self.date,
-                thresholds=self._get_bucket_thresholds(limits, self.basis),
-                bucket_ids=buckets.ids,
-                user_ids=user_ids,
-                partner_ids=self.partner_ids.commercial_partner_id.ids or None,
-                digits=self.currency_id.decimal_places,
-                uid=self.env.uid,
-            )
+        return SQL(
+            AGING_SELECT.format(
+                age_from=AGE_FROM_DUE if self.basis == "due" else AGE_FROM_INVOICE,
+                move_join=MOVE_JOIN if self.basis == "invoice" else "",
+                later_cte=LATER_CTE if any_later else "",
+                later_join=LATER_JOIN if any_later else "",
+                later_amount=LATER_AMOUNT if any_later else "",
+            ),
+            report_id=self.id,
+            company_id=self.company_id.id,
+            date=self.date,
+            thresholds=self._get_bucket_thresholds(limits, self.basis),
+            bucket_ids=self.bucket_ids.ids,
+            user_ids=user_ids,
+            partner_ids=self.partner_ids.commercial_partner_id.ids or None,
+            digits=self.currency_id.decimal_places,
         )
-        self.invalidate_recordset(["line_ids", "total"])
-        self.env["sale.reconciliation.aging.line"].invalidate_model()
 
     @api.model
     def _get_bucket_thresholds(self, limits, basis):
@@ -267,14 +289,17 @@ class SaleReconciliationAging(models.TransientModel):
         the workbook."""
         self.ensure_one()
         matrix = {}
-        for partner, bucket, amount in self.env[
-            "sale.reconciliation.aging.line"
-        ]._read_group(
-            [("report_id", "=", self.id)],
-            ["partner_id", "bucket_id"],
-            ["amount:sum"],
-        ):
-            matrix.setdefault(partner, {})[bucket] = amount
+        if not self.bucket_ids:
+            return matrix
+        lines = self.env["sale.reconciliation.aging.line"]
+        lines.invalidate_model()
+        groups = lines.with_context(aging_report_id=self.id)._read_group(
+            [], ["partner_id", "bucket_id"], ["amount:sum"]
+        )
+        for partner, bucket, amount in groups:
+            matrix.setdefault(partner.with_env(self.env), {})[
+                bucket.with_env(self.env)
+            ] = amount
         return dict(sorted(matrix.items(), key=lambda item: item[0].name or ""))
 
 
@@ -292,23 +317,39 @@ class SaleReconciliationAgingBucket(models.TransientModel):
     day_to = fields.Integer()
 
 
-class SaleReconciliationAgingLine(models.TransientModel):
+class SaleReconciliationAgingLine(models.Model):
+    """A customer's open amount in one bucket of an aged receivables report:
+    the report (``aging_report_id`` in the context) is computed when read."""
+
     _name = "sale.reconciliation.aging.line"
     _description = "Aged Receivables Line"
+    _auto = False
     _order = "partner_id, bucket_id"
 
-    report_id = fields.Many2one(
-        "sale.reconciliation.aging", required=True, index=True, ondelete="cascade"
-    )
-    company_id = fields.Many2one("res.company", required=True)
+    report_id = fields.Many2one("sale.reconciliation.aging", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
-    date = fields.Date(related="report_id.date", string="As Of")
-    partner_id = fields.Many2one("res.partner", string="Customer", required=True)
-    user_id = fields.Many2one("res.users", string="Salesperson")
+    date = fields.Date(string="As Of", readonly=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
     bucket_id = fields.Many2one(
-        "sale.reconciliation.aging.bucket", string="Age", required=True
+        "sale.reconciliation.aging.bucket", string="Age", readonly=True
     )
-    amount = fields.Monetary(string="Open Amount")
+    amount = fields.Monetary(string="Open Amount", readonly=True)
+
+    @property
+    def _table_query(self):
+        report = self.env["sale.reconciliation.aging"].browse(
+            self.env.context.get("aging_report_id")
+        )
+        if not report.exists() or not report.bucket_ids:
+            return SQL(
+                "SELECT NULL::bigint AS id, NULL::int AS report_id, "
+                "NULL::int AS company_id, NULL::date AS date, "
+                "NULL::int AS partner_id, NULL::int AS user_id, "
+                "NULL::int AS bucket_id, NULL::numeric AS amount WHERE FALSE"
+            )
+        return report._get_lines_query()
 
     def action_open_items(self):
         """The customer's receivable items that make up this line."""
