@@ -28,17 +28,20 @@ CREDIT_MOVE_FIELDS = {
 }
 
 
+INVOICE_RECONCILIATION_STATES = [
+    ("none", "Nothing to Reconcile"),
+    ("open", "Open"),
+    ("partial", "Partially Reconciled"),
+    ("reconciled", "Reconciled"),
+]
+
+
 class AccountMove(models.Model):
     _inherit = "account.move"
 
     reconciliation_state = fields.Selection(
         groups="base.group_user",
-        selection=[
-            ("none", "Nothing to Reconcile"),
-            ("open", "Open"),
-            ("partial", "Partially Reconciled"),
-            ("reconciled", "Reconciled"),
-        ],
+        selection=INVOICE_RECONCILIATION_STATES,
         string="Reconciliation Status",
         compute="_compute_reconciliation_state",
         store=True,

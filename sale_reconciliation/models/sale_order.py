@@ -57,17 +57,20 @@ MOVE_LINE_PREFETCH_FIELDS = [
 ]
 
 
+ORDER_RECONCILIATION_STATES = [
+    ("none", "Nothing to Reconcile"),
+    ("open", "Open"),
+    ("mismatch", "Mismatch"),
+    ("reconciled", "Reconciled"),
+]
+
+
 class SaleOrder(models.Model):
     _inherit = "sale.order"
 
     reconciliation_state = fields.Selection(
         groups="base.group_user",
-        selection=[
-            ("none", "Nothing to Reconcile"),
-            ("open", "Open"),
-            ("mismatch", "Mismatch"),
-            ("reconciled", "Reconciled"),
-        ],
+        selection=ORDER_RECONCILIATION_STATES,
         string="Reconciliation Status",
         compute="_compute_reconciliation",
         store=True,

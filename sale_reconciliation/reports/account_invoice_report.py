@@ -1,17 +1,14 @@
 from odoo import fields, models
 from odoo.tools import SQL
 
+from ..models.account_move import INVOICE_RECONCILIATION_STATES
+
 
 class AccountInvoiceReport(models.Model):
     _inherit = "account.invoice.report"
 
     reconciliation_state = fields.Selection(
-        selection=[
-            ("none", "Nothing to Reconcile"),
-            ("open", "Open"),
-            ("partial", "Partially Reconciled"),
-            ("reconciled", "Reconciled"),
-        ],
+        selection=INVOICE_RECONCILIATION_STATES,
         string="Reconciliation Status",
         readonly=True,
     )

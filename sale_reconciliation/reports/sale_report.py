@@ -1,16 +1,13 @@
 from odoo import fields, models
 
+from ..models.sale_order import ORDER_RECONCILIATION_STATES
+
 
 class SaleReport(models.Model):
     _inherit = "sale.report"
 
     reconciliation_state = fields.Selection(
-        selection=[
-            ("none", "Nothing to Reconcile"),
-            ("open", "Open"),
-            ("mismatch", "Mismatch"),
-            ("reconciled", "Reconciled"),
-        ],
+        selection=ORDER_RECONCILIATION_STATES,
         string="Reconciliation Status",
         readonly=True,
     )
