@@ -12,3 +12,4 @@ from . import test_statement_workflow
 from . import test_statement_portal
 from . import test_receivables_aging
 from . import test_receivables_kpi
+from . import test_statement_translations
