@@ -131,7 +131,15 @@ class SaleReconciliationAging(models.TransientModel):
     )
     total = fields.Monetary(compute="_compute_lines")
 
-    @api.depends("date", "basis", "bucket_ids", "user_ids", "partner_ids")
+    @api.depends(
+        "company_id",
+        "date",
+        "basis",
+        "bucket_limits",
+        "bucket_ids",
+        "user_ids",
+        "partner_ids",
+    )
     def _compute_lines(self):
         for report in self:
             lines = report._get_lines()

@@ -66,15 +66,13 @@ class SaleReconciliationAging(models.TransientModel):
         total_col = len(buckets) + 2
         sheet.write(HEADER_ROWS, total_col, _("Total"), head)
 
-        salespeople = {
-            line.partner_id: line.user_id.name or "" for line in self.line_ids
-        }
         row = HEADER_ROWS
         column_totals = [0.0] * len(buckets)
         for partner, amounts in self._get_matrix().items():
             row += 1
             sheet.write(row, 0, partner.display_name)
-            sheet.write(row, 1, salespeople.get(partner, ""))
+            # The line's salesperson is the customer's (see the lines' query).
+            sheet.write(row, 1, partner.user_id.name or "")
             for col, bucket in enumerate(buckets, start=2):
                 amount = amounts.get(bucket, 0.0)
                 column_totals[col - 2] += amount
