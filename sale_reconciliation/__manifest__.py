@@ -44,7 +44,13 @@
         "views/sale_reconciliation_menus.xml",
         "views/sale_reconciliation_statement_portal_templates.xml",
     ],
-    "demo": ["demo/sale_order_demo.xml", "demo/credit_control_demo.xml"],
+    "demo": [
+        "demo/res_partner_demo.xml",
+        "demo/sale_order_demo.xml",
+        "demo/credit_control_demo.xml",
+        "demo/sale_reconciliation_statement_demo.xml",
+        "demo/sale_reconciliation_period_demo.xml",
+    ],
     "assets": {
         "web.assets_frontend": [
             "sale_reconciliation/static/src/js/statement_portal_sidebar.js",

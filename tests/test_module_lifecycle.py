@@ -44,6 +44,64 @@ env.cr.rollback()
 print("STATUS-CHECK " + json.dumps(report))
 """
 
+DEMO_STORY = """
+import json
+from dateutil.relativedelta import relativedelta
+from odoo import fields
+today = fields.Date.context_today(env["res.users"].browse(2))
+orders = env["sale.order"].search([])
+statements = env["sale.reconciliation.statement"].search([])
+periods = env["sale.reconciliation.period"].search([])
+closed = periods.filtered(lambda period: period.state == "closed")
+approvals = env["sale.reconciliation.credit.approval"].search([])
+profiles = env["sale.reconciliation.credit.profile"].search([])
+moves = env["account.move"].search([("move_type", "in", ("out_invoice", "out_refund"))])
+payments = env["account.payment"].search([("partner_type", "=", "customer")])
+reasons = "\\n".join(orders.filtered("reconciliation_mismatch_reasons").mapped(
+    "reconciliation_mismatch_reasons"))
+story = {
+    "order_states": sorted(set(orders.mapped("reconciliation_state"))),
+    "mismatch_kinds": [
+        kind for kind, text in [
+            ("over_invoiced", "invoiced on delivered quantities"),
+            ("price", "differs from"),
+            ("overpayment", "Overpayment"),
+            ("quantities", "fully delivered and invoiced"),
+        ] if text in reasons
+    ],
+    "invoice_states": sorted(set(moves.mapped("reconciliation_state"))),
+    "has_credit_note": bool(moves.filtered(
+        lambda move: move.move_type == "out_refund"
+        and move.invoice_line_ids.sale_line_ids)),
+    "payment_states": sorted(set(payments.mapped("reconciliation_state"))),
+    "statement_states": sorted(set(statements.mapped("state"))),
+    "accepted_hashes_valid": [
+        statement._is_content_hash_valid()
+        for statement in statements.filtered(lambda s: s.state == "accepted")
+    ],
+    "disputed_line_comments": sum(
+        statements.filtered(lambda s: s.state == "disputed").mapped("dispute_line_count")),
+    "closed_periods": len(closed),
+    "closed_summary_lines": len(closed.summary_line_ids),
+    "lock_date_is_closed_period_end": env.company.sale_lock_date == max(closed.mapped("date_to")),
+    "pending_approval_on_blocked_quotation": [
+        (approval.order_id.state, bool(approval.order_id._get_credit_check_message()))
+        for approval in approvals.filtered(lambda a: a.state == "requested")
+    ],
+    "ratings": sorted(set(profiles.mapped("credit_rating")) - {False}),
+    "salespeople": len(orders.filtered(
+        lambda order: order.reconciliation_state not in ("none",)).user_id),
+    "latest_statement_ends_last_month": max(statements.mapped("date_to"))
+        == today + relativedelta(day=1, days=-1),
+    "orders_span_three_months": (
+        min(orders.filtered(lambda o: o.state == "sale").mapped("date_order")).date()
+        <= today + relativedelta(months=-3, day=31)
+    ),
+}
+env.cr.rollback()
+print("DEMO-STORY " + json.dumps(story))
+"""
+
 UNINSTALL = (
     """
 module = env["ir.module.module"].search([("name", "=", "%s")])
@@ -137,6 +195,38 @@ def test_install_with_demo_data_fills_every_status(demo_db):
         assert figures["differ"] == [], model_name
     # The demo shows more than one status on orders.
     assert len(report["sale.order"]["states"]) > 1, report["sale.order"]
+
+
+def test_demo_data_tells_the_story(demo_db):
+    rc, output = odoo(
+        "shell", "-d", demo_db, "--no-http", "--log-level=warn", stdin=DEMO_STORY
+    )
+    assert rc == 0, output[-5000:]
+    assert tagged_json(output, "DEMO-STORY") == {
+        "order_states": ["mismatch", "none", "open", "reconciled"],
+        "mismatch_kinds": ["over_invoiced", "price", "overpayment", "quantities"],
+        "invoice_states": ["open", "partial", "reconciled"],
+        "has_credit_note": True,
+        "payment_states": ["matched", "partial", "unmatched"],
+        "statement_states": [
+            "accepted",
+            "cancel",
+            "confirmed",
+            "disputed",
+            "draft",
+            "sent",
+        ],
+        "accepted_hashes_valid": [True],
+        "disputed_line_comments": 1,
+        "closed_periods": 1,
+        "closed_summary_lines": 4,
+        "lock_date_is_closed_period_end": True,
+        "pending_approval_on_blocked_quotation": [["draft", True]],
+        "ratings": ["a", "b", "c", "d"],
+        "salespeople": 2,
+        "latest_statement_ends_last_month": True,
+        "orders_span_three_months": True,
+    }
 
 
 def test_upgrade(demo_db):
