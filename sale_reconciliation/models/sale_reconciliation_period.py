@@ -114,14 +114,19 @@ class SaleReconciliationPeriod(models.Model):
     # -------------------------------------------------------------------------
 
     def action_open_close_wizard(self):
+        """The closing dialog, with its checklist counted now: the wizard is
+        created here, as its checklist is filled when it is created."""
         self.ensure_one()
+        wizard = self.env["sale.reconciliation.period.close"].create(
+            {"period_id": self.id}
+        )
         return {
             "type": "ir.actions.act_window",
             "name": _("Close %(period)s", period=self.name),
             "res_model": "sale.reconciliation.period.close",
+            "res_id": wizard.id,
             "view_mode": "form",
             "target": "new",
-            "context": {"default_period_id": self.id},
         }
 
     def action_close(self, acknowledged_warnings=None):

@@ -7,7 +7,7 @@ import openpyxl
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.sql_db import db_connect
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from odoo.addons.sale_reconciliation.models.sale_reconciliation_period import (
     CLOSING_LOCK_KEY,
@@ -129,6 +129,22 @@ class TestPeriodClosing(StatementCommon):
             lambda line: line.code == "unmatched_payments"
         ).acknowledged = True
         wizard.action_close()
+        self.assertEqual(self.january.state, "closed")
+        self.assertIn("Warnings acknowledged", self.january.message_ids[0].body)
+
+    def test_close_button_shows_the_checklist_and_closes(self):
+        self.receive_at("2025-01-20", 30.0)
+        action = self.january.action_open_close_wizard()
+        self.assertEqual(action["res_model"], "sale.reconciliation.period.close")
+        # What the dialog shows: the saved wizard's checklist, every item.
+        with Form(self.env[action["res_model"]].browse(action["res_id"])) as dialog:
+            self.assertEqual(len(dialog.line_ids), 6)
+            for index in range(len(dialog.line_ids)):
+                with dialog.line_ids.edit(index) as line:
+                    if line.name == "Customer payments not fully matched":
+                        self.assertEqual(line.count, 1)
+                        line.acknowledged = True
+        dialog.record.action_close()
         self.assertEqual(self.january.state, "closed")
         self.assertIn("Warnings acknowledged", self.january.message_ids[0].body)
 
