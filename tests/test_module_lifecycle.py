@@ -80,13 +80,18 @@ story = {
         for statement in statements.filtered(lambda s: s.state == "accepted")
     ],
     "disputed_line_comments": sum(
-        statements.filtered(lambda s: s.state == "disputed").mapped("dispute_line_count")),
+        statements.filtered(lambda s: s.state == "disputed").mapped(
+            "dispute_line_count"
+        )
+    ),
     "closed_periods": len(closed),
     "closed_summary_lines": len(closed.summary_line_ids),
-    "lock_date_is_closed_period_end": env.company.sale_lock_date == max(closed.mapped("date_to")),
+    "lock_date_is_closed_period_end": (
+        env.company.sale_lock_date == max(closed.mapped("date_to"))
+    ),
     "pending_approval_on_blocked_quotation": [
-        (approval.order_id.state, bool(approval.order_id._get_credit_check_message()))
-        for approval in approvals.filtered(lambda a: a.state == "requested")
+        (order.state, bool(order._get_credit_check_message()))
+        for order in approvals.filtered(lambda a: a.state == "requested").order_id
     ],
     "ratings": sorted(set(profiles.mapped("credit_rating")) - {False}),
     "salespeople": len(orders.filtered(

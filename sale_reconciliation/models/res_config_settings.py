@@ -1,4 +1,6 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+MATCH_CRON_XMLID = "sale_reconciliation.ir_cron_match_payments"
 
 
 class ResConfigSettings(models.TransientModel):
@@ -69,3 +71,26 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.aging_bucket_limits", readonly=False
     )
     aging_basis = fields.Selection(related="company_id.aging_basis", readonly=False)
+    match_payments_automatically = fields.Boolean(
+        help="Every day, match the payments whose memo names their invoice or "
+        "that have one open invoice's exact amount."
+    )
+
+    def _get_match_cron(self):
+        # sudo: ir.cron - the toggle of the module's own scheduled action, for
+        # whoever may change these settings.
+        cron = self.env.ref(MATCH_CRON_XMLID, raise_if_not_found=False)
+        return cron.sudo() if cron else self.env["ir.cron"]
+
+    @api.model
+    def get_values(self):
+        values = super().get_values()
+        values["match_payments_automatically"] = bool(self._get_match_cron().active)
+        return values
+
+    def set_values(self):
+        result = super().set_values()
+        cron = self._get_match_cron()
+        if cron and cron.active != self.match_payments_automatically:
+            cron.active = self.match_payments_automatically
+        return result

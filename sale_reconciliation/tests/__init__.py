@@ -13,3 +13,4 @@ from . import test_statement_portal
 from . import test_receivables_aging
 from . import test_receivables_kpi
 from . import test_statement_translations
+from . import test_settings
