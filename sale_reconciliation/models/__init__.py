@@ -13,5 +13,10 @@ from . import sale_reconciliation_period
 from . import sale_reconciliation_period_summary
 from . import sale_reconciliation_receivable_kpi
 from . import sale_reconciliation_statement
+from . import sale_reconciliation_statement_generation
 from . import sale_reconciliation_statement_line
+from . import sale_reconciliation_statement_mail
+from . import sale_reconciliation_statement_numbering
+from . import sale_reconciliation_statement_seal
+from . import sale_reconciliation_statement_workflow
 from . import sale_reconciliation_statement_xlsx

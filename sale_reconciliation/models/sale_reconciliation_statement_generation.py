@@ -1,0 +1,239 @@
+"""Customer statements: read from the ledger, generated in batches."""
+
+import logging
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+from .sale_reconciliation_statement_ledger import (
+    DROP_OPEN_ITEMS,
+    INSERT_DETAIL_LINES,
+    INSERT_ENTRY_LINES,
+    LEDGER_TOTALS,
+    OPEN_ITEMS_STEPS,
+    STATEMENT_CANDIDATES,
+    UPDATE_TOTALS,
+    ledger_sql,
+)
+
+_logger = logging.getLogger(__name__)
+
+
+class SaleReconciliationStatement(models.Model):
+    _inherit = "sale.reconciliation.statement"
+
+    # -------------------------------------------------------------------------
+    # LEDGER
+    # -------------------------------------------------------------------------
+
+    def _check_has_ledger_entries(self, items):
+        """A statement must have something to say: refuse a customer and
+        currency without any receivable entry up to the period's end."""
+        for statement in self:
+            if not items.get(statement.id):
+                raise ValidationError(
+                    _(
+                        "%(customer)s has no posted receivable entries in "
+                        "%(currency)s in %(company)s up to %(date_to)s: there is "
+                        "nothing to put on a statement.",
+                        customer=statement.partner_id.display_name,
+                        currency=statement.currency_id.name,
+                        company=statement.company_id.name,
+                        date_to=statement.date_to,
+                    )
+                )
+
+    def _flush_ledger(self):
+        self.env["account.move.line"].flush_model()
+        self.env["account.move"].flush_model()
+        self.env["account.partial.reconcile"].flush_model()
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        self.env["sale.order.line"].flush_model(["qty_delivered", "order_id"])
+        self.env["sale.reconciliation.statement"].flush_model()
+        self.env["sale.reconciliation.statement.line"].flush_model()
+
+    def _read_ledger_totals(self):
+        """{statement id: opening, debit, credit, entries, items} as the ledger
+        has them now."""
+        if not self.ids:
+            return {}
+        self._flush_ledger()
+        rows = self.env.execute_query_dict(
+            ledger_sql(LEDGER_TOTALS, statement_ids=self.ids)
+        )
+        return {row["statement_id"]: row for row in rows}
+
+    def _fill_from_ledger(self):
+        """(Re)write the lines and totals of these draft statements from the
+        ledger, in a few queries for all of them.
+
+        :return: {statement id: number of receivable items up to its end}
+        """
+        if not self:
+            return {}
+        self._flush_ledger()
+        params = {"statement_ids": self.ids, "uid": self.env.uid}
+        execute = self.env.execute_query
+        execute(SQL(DROP_OPEN_ITEMS))
+        for step in OPEN_ITEMS_STEPS:
+            execute(ledger_sql(step, **params))
+        execute(
+            SQL(
+                "DELETE FROM sale_reconciliation_statement_line "
+                "WHERE statement_id = ANY(%s)",
+                self.ids,
+            )
+        )
+        execute(ledger_sql(INSERT_ENTRY_LINES, **params))
+        execute(ledger_sql(INSERT_DETAIL_LINES, **params))
+        items = dict(execute(ledger_sql(UPDATE_TOTALS, **params)))
+        execute(SQL(DROP_OPEN_ITEMS))
+        # The rows were written behind the ORM's back: forget what it cached.
+        self.env["sale.reconciliation.statement.line"].invalidate_model()
+        self.invalidate_recordset()
+        self.env.add_to_compute(self._fields["entry_count"], self)
+        return items
+
+    # -------------------------------------------------------------------------
+    # GENERATION
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _default_period(self, today=None):
+        """Last month."""
+        today = today or fields.Date.context_today(self)
+        first = today.replace(day=1) - relativedelta(months=1)
+        return first, today.replace(day=1) - relativedelta(days=1)
+
+    @api.model
+    def _generate_statements(
+        self,
+        date_from,
+        date_to,
+        statement_type=None,
+        partners=None,
+        company=None,
+        company_currency_only=False,
+    ):
+        """Create in one batch the statements of the customers that had
+        receivable entries in the period or have an open balance at its end,
+        one per currency (or only in the company currency).
+
+        :param partners: restrict to these customers (their commercial
+            partners); ``None`` for every customer
+        :return: (created statements, [(partner, currency, reason)] skipped)
+        """
+        company = company or self.env.company
+        statement_type = statement_type or company.statement_default_type
+        Partner = self.env["res.partner"]
+        Currency = self.env["res.currency"]
+        wanted = partners.commercial_partner_id if partners is not None else None
+        self._flush_ledger()
+        rows = self.env.execute_query_dict(
+            ledger_sql(
+                STATEMENT_CANDIDATES,
+                company_id=company.id,
+                date_from=date_from,
+                date_to=date_to,
+                partner_ids=wanted.ids if wanted is not None else None,
+            )
+        )
+        skipped = []
+        candidates = []
+        for row in rows:
+            partner = Partner.browse(row["partner_id"])
+            currency = Currency.browse(row["currency_id"])
+            if company_currency_only and currency != company.currency_id:
+                skipped.append(
+                    (partner, currency, _("entries in a currency not asked for"))
+                )
+            elif not row["has_activity"] and currency.is_zero(row["balance"]):
+                skipped.append(
+                    (partner, currency, _("no entries in the period, nothing open"))
+                )
+            else:
+                candidates.append((partner, currency))
+        if wanted is not None:
+            with_entries = {partner for partner, _currency in candidates} | {
+                partner for partner, _currency, _reason in skipped
+            }
+            for partner in wanted - Partner.union(*with_entries):
+                skipped.append(
+                    (partner, company.currency_id, _("no receivable entries at all"))
+                )
+        existing = self._find_overlapping(company, date_from, date_to, candidates)
+        vals_list = []
+        for partner, currency in candidates:
+            other = existing.get((partner.id, currency.id))
+            if other:
+                skipped.append(
+                    (
+                        partner,
+                        currency,
+                        _("already has statement %(name)s", name=other.name),
+                    )
+                )
+                continue
+            vals_list.append(
+                {
+                    "partner_id": partner.id,
+                    "company_id": company.id,
+                    "currency_id": currency.id,
+                    "date_from": date_from,
+                    "date_to": date_to,
+                    "statement_type": statement_type,
+                }
+            )
+        statements = self.with_context(
+            tracking_disable=True, mail_create_nosubscribe=True
+        ).create(vals_list)
+        _logger.info(
+            "Generated %s customer statements of %s for %s to %s (%s skipped)",
+            len(statements),
+            company.name,
+            date_from,
+            date_to,
+            len(skipped),
+        )
+        return statements.with_env(self.env), skipped
+
+    @api.model
+    def _find_overlapping(self, company, date_from, date_to, candidates):
+        """{(partner id, currency id): statement} of the non-cancelled
+        statements of these customers overlapping the period."""
+        if not candidates:
+            return {}
+        statements = self.search(
+            [
+                ("company_id", "=", company.id),
+                ("partner_id", "in", list({p.id for p, _c in candidates})),
+                ("state", "!=", "cancel"),
+                ("date_from", "<=", date_to),
+                ("date_to", ">=", date_from),
+            ]
+        )
+        return {(s.partner_id.id, s.currency_id.id): s for s in statements}
+
+    @api.model
+    def _cron_generate_statements(self):
+        """Generate last month's statements for the companies whose statement
+        day is today; confirm and send them where asked."""
+        today = fields.Date.context_today(self)
+        companies = self.env["res.company"].search(
+            [
+                ("statement_auto_generate", "=", True),
+                ("statement_generation_day", "=", today.day),
+            ]
+        )
+        date_from, date_to = self._default_period(today)
+        for company in companies:
+            statements, _skipped = self.with_company(company)._generate_statements(
+                date_from, date_to, company=company
+            )
+            if company.statement_auto_send and not company.statement_review_required:
+                statements.action_confirm()
+                if statements:
+                    statements._send_with_template()

@@ -1,0 +1,66 @@
+"""Customer statements: numbers from each company's sequence."""
+
+from odoo import _, api, models
+from odoo.tools import SQL
+
+SEQUENCE_CODE = "sale.reconciliation.statement"
+
+
+class SaleReconciliationStatement(models.Model):
+    _inherit = "sale.reconciliation.statement"
+
+    # -------------------------------------------------------------------------
+    # NUMBERING
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _assign_statement_numbers(self, vals_list):
+        """Number the new statements from their company's sequence."""
+        to_number = {}
+        for vals in vals_list:
+            if vals.get("name", "/") == "/":
+                company_id = vals.get("company_id") or self.env.company.id
+                to_number.setdefault(company_id, []).append(vals)
+        for company_id, company_vals in to_number.items():
+            sequence = self._get_statement_sequence(
+                self.env["res.company"].browse(company_id)
+            )
+            for vals, number in zip(
+                company_vals,
+                self._reserve_sequence_numbers(sequence, len(company_vals)),
+                strict=True,
+            ):
+                vals["name"] = number
+
+    @api.model
+    def _get_statement_sequence(self, company):
+        # sudo: ir.sequence - numbering is technical; each company gets its own
+        # sequence the first time it makes a statement.
+        sequence_model = self.env["ir.sequence"].sudo()
+        sequence = sequence_model.search(
+            [("code", "=", SEQUENCE_CODE), ("company_id", "=", company.id)], limit=1
+        )
+        return sequence or sequence_model.create(
+            {
+                "name": _("Customer Statements (%(company)s)", company=company.name),
+                "code": SEQUENCE_CODE,
+                "company_id": company.id,
+                "prefix": "ST/%(year)s/",
+                "padding": 5,
+            }
+        )
+
+    @api.model
+    def _reserve_sequence_numbers(self, sequence, count):
+        """``count`` numbers of ``sequence``: one query for a standard
+        sequence, whatever the count."""
+        if sequence.implementation != "standard" or sequence.use_date_range:
+            return [sequence.next_by_id() for _i in range(count)]
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT nextval(%s) FROM generate_series(1, %s)",
+                f"ir_sequence_{sequence.id:03d}",
+                count,
+            )
+        )
+        return [sequence.get_next_char(row[0]) for row in rows]

@@ -1,0 +1,259 @@
+"""Customer statements: the workflow from draft to the customer's answer."""
+
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+from .reconciliation_access import check_reconciliation_manager
+
+
+class SaleReconciliationStatement(models.Model):
+    _inherit = "sale.reconciliation.statement"
+
+    # -------------------------------------------------------------------------
+    # ACTIONS
+    # -------------------------------------------------------------------------
+
+    def action_refresh(self):
+        self._check_state({"draft"}, _("refresh it from the ledger"))
+        self._fill_from_ledger()
+        return True
+
+    def action_confirm(self):
+        check_reconciliation_manager(self.env, _("confirm statements"))
+        self._check_state({"draft"}, _("confirm it"))
+        for statement in self:
+            if (
+                statement.company_id.statement_review_required
+                and statement.create_uid == self.env.user
+                and not self.env.su
+            ):
+                raise UserError(
+                    _(
+                        "Statements of %(company)s must be reviewed by another user: "
+                        "%(user)s prepared %(name)s and cannot confirm it.",
+                        company=statement.company_id.name,
+                        user=self.env.user.name,
+                        name=statement.name,
+                    )
+                )
+        self.write(
+            {
+                "state": "confirmed",
+                "confirmed_by_id": self.env.user.id,
+                "confirmed_date": fields.Datetime.now(),
+            }
+        )
+        return True
+
+    def action_send(self):
+        """Email the statement with its PDF: the composer for one statement,
+        straight out for several."""
+        check_reconciliation_manager(self.env, _("send statements"))
+        self._check_state({"confirmed", "sent"}, _("send it"))
+        template = self.env.ref(
+            "sale_reconciliation.mail_template_statement", raise_if_not_found=False
+        )
+        if len(self) > 1:
+            self._send_with_template(template)
+            return True
+        lang = template._render_lang(self.ids)[self.id] if template else None
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "mail.compose.message",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {
+                "default_model": self._name,
+                "default_res_ids": self.ids,
+                "default_template_id": template.id if template else False,
+                "default_composition_mode": "comment",
+                "default_email_layout_xmlid": "mail.mail_notification_layout",
+                "force_email": True,
+                "mark_statement_as_sent": True,
+                "lang": lang,
+            },
+        }
+
+    def action_mark_sent(self):
+        """Handed over on paper: sent without an email."""
+        check_reconciliation_manager(self.env, _("send statements"))
+        self._check_state({"confirmed"}, _("mark it as sent"))
+        self._mark_sent()
+        return True
+
+    def action_accept(self, accepted_by=None, signature=None):
+        """The customer agrees with the statement: ``accepted_by`` is the name
+        they signed with (the customer's name by default), ``signature`` an
+        optional image (base64)."""
+        self._check_state({"sent"}, _("record the customer's acceptance"))
+        now = fields.Datetime.now()
+        for statement in self:
+            statement.write(
+                {
+                    "state": "accepted",
+                    "accepted_by": (accepted_by or "").strip()
+                    or statement.partner_id.name,
+                    "accepted_date": now,
+                    "signature": signature or False,
+                    "content_hash": statement._compute_content_hash(),
+                }
+            )
+        return True
+
+    def action_dispute(self, reason, line_comments=None):
+        """The customer disagrees: ``reason`` says why, ``line_comments``
+        ({line id: comment}) which lines are wrong."""
+        self._check_state({"sent"}, _("record the customer's dispute"))
+        reason = (reason or "").strip()
+        if not reason:
+            raise UserError(_("Say why the customer disputes the statement."))
+        comments = {
+            line_id: comment.strip()
+            for line_id, comment in (line_comments or {}).items()
+            if comment and comment.strip()
+        }
+        if comments:
+            lines = self.env["sale.reconciliation.statement.line"].browse(
+                list(comments)
+            )
+            foreign = lines - self.line_ids.filtered(
+                lambda line: line.display_type == "entry"
+            )
+            if foreign:
+                raise UserError(
+                    _(
+                        "A comment names a line that is not a journal item of "
+                        "statement %(name)s.",
+                        name=", ".join(self.mapped("name")),
+                    )
+                )
+            for line in lines:
+                line.dispute_comment = comments[line.id]
+        self.write(
+            {
+                "state": "disputed",
+                "dispute_reason": reason,
+                "disputed_date": fields.Datetime.now(),
+            }
+        )
+        return True
+
+    def action_open_dispute_wizard(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Customer Disputes the Statement"),
+            "res_model": "sale.reconciliation.statement.dispute",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_statement_id": self.id},
+        }
+
+    def action_revise(self):
+        """Replace disputed statements by new drafts for the same customer,
+        period and currency, read again from the ledger."""
+        check_reconciliation_manager(self.env, _("revise statements"))
+        self._check_state({"disputed"}, _("revise it"))
+        self.write({"state": "cancel"})
+        revisions = self.create(
+            [
+                {
+                    "partner_id": statement.partner_id.id,
+                    "company_id": statement.company_id.id,
+                    "currency_id": statement.currency_id.id,
+                    "date_from": statement.date_from,
+                    "date_to": statement.date_to,
+                    "statement_type": statement.statement_type,
+                    "user_id": statement.user_id.id,
+                    "revised_from_id": statement.id,
+                }
+                for statement in self
+            ]
+        )
+        for statement, revision in zip(self, revisions, strict=True):
+            statement.message_post(
+                body=_("Revised by %(revision)s.", revision=revision._get_html_link())
+            )
+        if len(revisions) == 1:
+            return {
+                "type": "ir.actions.act_window",
+                "res_model": self._name,
+                "res_id": revisions.id,
+                "view_mode": "form",
+            }
+        return True
+
+    def action_cancel(self):
+        check_reconciliation_manager(self.env, _("cancel statements"))
+        self._check_state({"draft", "confirmed", "sent", "disputed"}, _("cancel it"))
+        self.write({"state": "cancel"})
+        return True
+
+    def action_draft(self):
+        check_reconciliation_manager(self.env, _("reset statements to draft"))
+        self._check_state({"confirmed", "cancel"}, _("reset it to draft"))
+        self.write(
+            {"state": "draft", "confirmed_by_id": False, "confirmed_date": False}
+        )
+        self._fill_from_ledger()
+        return True
+
+    # -------------------------------------------------------------------------
+    # BUSINESS METHODS
+    # -------------------------------------------------------------------------
+
+    def _mark_sent(self):
+        self.write({"state": "sent", "sent_date": fields.Datetime.now()})
+        for statement in self:
+            statement._portal_ensure_token()
+
+    def _record_customer_answer(self, author, ip_address):
+        """Log in the chatter who answered, when and from where, and give the
+        responsible salesperson an activity to follow the answer up."""
+        now = fields.Datetime.to_string(fields.Datetime.now())
+        for statement in self:
+            if statement.state == "accepted":
+                body = _(
+                    "%(name)s confirmed the statement on %(when)s UTC from "
+                    "%(ip)s. Content hash: %(hash)s.",
+                    name=statement.accepted_by,
+                    when=now,
+                    ip=ip_address or _("an unknown address"),
+                    hash=statement.content_hash,
+                )
+                summary = _(
+                    "Customer confirmed statement %(name)s", name=statement.name
+                )
+            else:
+                body = _(
+                    "%(name)s disputed the statement on %(when)s UTC from "
+                    "%(ip)s: %(reason)s (%(count)s lines commented).",
+                    name=author.name,
+                    when=now,
+                    ip=ip_address or _("an unknown address"),
+                    reason=statement.dispute_reason,
+                    count=statement.dispute_line_count,
+                )
+                summary = _("Customer disputed statement %(name)s", name=statement.name)
+            statement.message_post(
+                body=body,
+                author_id=author.id,
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+            statement.activity_feedback(
+                ["sale_reconciliation.mail_activity_type_statement_followup"],
+                feedback=_("The customer answered."),
+            )
+            responsible = (
+                statement.user_id
+                or statement.partner_id.user_id
+                or statement.create_uid
+            )
+            statement.activity_schedule(
+                "mail.mail_activity_data_todo",
+                user_id=responsible.id,
+                summary=summary,
+                note=body,
+            )
