@@ -4,6 +4,7 @@ from . import res_company
 from . import res_config_settings
 from . import res_partner
 from . import sale_order
+from . import sale_order_line
 from . import sale_reconciliation_aging
 from . import sale_reconciliation_aging_xlsx
 from . import sale_reconciliation_credit_approval
