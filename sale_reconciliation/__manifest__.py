@@ -19,6 +19,7 @@
         "security/sale_reconciliation_aging_security.xml",
         "data/mail_activity_type_data.xml",
         "data/ir_cron_data.xml",
+        "data/ir_sequence_data.xml",
         "reports/sale_reconciliation_statement_reports.xml",
         "reports/sale_reconciliation_statement_templates.xml",
         "reports/sale_reconciliation_period_reports.xml",

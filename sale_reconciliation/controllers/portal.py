@@ -174,7 +174,7 @@ class StatementPortal(CustomerPortal):
         if statement_sudo.state != "sent":
             return {"error": self._get_answered_message(statement_sudo)}
         try:
-            statement_sudo.action_accept(accepted_by=name, signature=signature)
+            statement_sudo._accept(name, signature, channel="portal")
         except UserError as error:
             return {"error": error.args[0]}
         statement_sudo._record_customer_answer(
@@ -227,7 +227,7 @@ class StatementPortal(CustomerPortal):
                 400,
                 statement_sudo,
             )
-        statement_sudo.action_dispute(reason, line_comments=line_comments)
+        statement_sudo._dispute(reason, line_comments, channel="portal")
         statement_sudo._record_customer_answer(
             self._get_answering_partner(statement_sudo),
             request.httprequest.remote_addr,

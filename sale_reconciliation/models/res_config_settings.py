@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 
 MATCH_CRON_XMLID = "sale_reconciliation.ir_cron_match_payments"
+STATEMENT_CRON_XMLID = "sale_reconciliation.ir_cron_generate_statements"
 
 
 class ResConfigSettings(models.TransientModel):
@@ -77,9 +78,12 @@ class ResConfigSettings(models.TransientModel):
     )
 
     def _get_match_cron(self):
-        # sudo: ir.cron - the toggle of the module's own scheduled action, for
-        # whoever may change these settings.
-        cron = self.env.ref(MATCH_CRON_XMLID, raise_if_not_found=False)
+        return self._get_module_cron(MATCH_CRON_XMLID)
+
+    def _get_module_cron(self, xmlid):
+        # sudo: ir.cron - the toggles of the module's own scheduled actions,
+        # for whoever may change these settings.
+        cron = self.env.ref(xmlid, raise_if_not_found=False)
         return cron.sudo() if cron else self.env["ir.cron"]
 
     @api.model
@@ -93,4 +97,15 @@ class ResConfigSettings(models.TransientModel):
         cron = self._get_match_cron()
         if cron and cron.active != self.match_payments_automatically:
             cron.active = self.match_payments_automatically
+        # The monthly statements run for every company that asks for them.
+        # sudo: res.company - the scheduled action serves every company, also
+        # those this user is not working in now.
+        statement_cron = self._get_module_cron(STATEMENT_CRON_XMLID)
+        wanted = bool(
+            self.env["res.company"]
+            .sudo()
+            .search_count([("statement_auto_generate", "=", True)], limit=1)
+        )
+        if statement_cron and statement_cron.active != wanted:
+            statement_cron.active = wanted
         return result

@@ -1,8 +1,18 @@
 """Customer statements (对账单): what a statement is and what may change it."""
 
+import logging
+
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
+
+from .reconciliation_access import MANAGER_GROUP
+
+_logger = logging.getLogger(__name__)
+
+# First key of the advisory lock taken while statements of a company are
+# made (the second key is the company's id).
+STATEMENT_LOCK_KEY = 5_210_119
 
 # What a statement says: read from the ledger, frozen from confirmation on.
 LEDGER_FIELDS = {
@@ -18,6 +28,25 @@ LEDGER_FIELDS = {
     "aging_over_90",
     "line_ids",
 }
+# Where the statement is in its workflow, and the evidence of each step:
+# written by the action methods only.
+WORKFLOW_FIELDS = {
+    "name",
+    "state",
+    "confirmed_by_id",
+    "confirmed_date",
+    "sent_date",
+    "dispute_reason",
+    "accepted_date",
+    "disputed_date",
+    "accepted_by",
+    "signature",
+    "answer_channel",
+    "answer_recorded_by_id",
+    "content_hash",
+    "seal_number",
+    "revised_from_id",
+}
 # What the statement is about: fixed once it leaves draft.
 SCOPE_FIELDS = {
     "partner_id",
@@ -31,6 +60,12 @@ SCOPE_FIELDS = {
 WRITABLE_WHEN_ACCEPTED_PREFIXES = ("message_", "activity_", "website_message_")
 WRITABLE_WHEN_ACCEPTED = {"access_token"}
 
+# The workflow's own writes carry this object in their context. A JSON-RPC
+# client can set any context key but never to this object, so no caller
+# can pass for the workflow.
+WORKFLOW_KEY = "sale_reconciliation_statement_workflow"
+WORKFLOW_TOKEN = object()
+
 
 class SaleReconciliationStatement(models.Model):
     _name = "sale.reconciliation.statement"
@@ -38,6 +73,18 @@ class SaleReconciliationStatement(models.Model):
     _inherit = ["mail.thread", "mail.activity.mixin", "portal.mixin"]
     _order = "date_to desc, id desc"
     _check_company_auto = True
+    _sql_constraints = [
+        (
+            "name_company_uniq",
+            "UNIQUE(company_id, name)",
+            "A statement number is used once per company.",
+        ),
+        (
+            "seal_number_company_uniq",
+            "UNIQUE(company_id, seal_number)",
+            "A seal number is used once per company.",
+        ),
+    ]
 
     # -------------------------------------------------------------------------
     # FIELDS
@@ -142,6 +189,24 @@ class SaleReconciliationStatement(models.Model):
         help="The signature the customer drew, or generated from their name, "
         "when confirming the statement online.",
     )
+    answer_channel = fields.Selection(
+        selection=[
+            ("portal", "Customer Portal"),
+            ("backoffice", "Recorded by Us"),
+        ],
+        string="Answered Through",
+        readonly=True,
+        copy=False,
+        help="Customer Portal: the customer answered online. Recorded by Us: a "
+        "reconciliation manager recorded the answer the customer gave.",
+    )
+    answer_recorded_by_id = fields.Many2one(
+        "res.users",
+        string="Answer Recorded By",
+        readonly=True,
+        copy=False,
+        help="The user who recorded the customer's answer in the back office.",
+    )
     dispute_line_count = fields.Integer(
         string="Lines Disputed",
         compute="_compute_dispute_line_count",
@@ -150,7 +215,14 @@ class SaleReconciliationStatement(models.Model):
     content_hash = fields.Char(
         readonly=True,
         copy=False,
-        help="SHA-256 of the lines and totals the customer accepted.",
+        help="SHA-256 of what the customer accepted (lines, totals, who, when, "
+        "signature), chained to the previous accepted statement of the company.",
+    )
+    seal_number = fields.Integer(
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="Place of this accepted statement in its company's chain of seals.",
     )
     revised_from_id = fields.Many2one(
         "sale.reconciliation.statement",
@@ -330,8 +402,45 @@ class SaleReconciliationStatement(models.Model):
     # CRUD
     # -------------------------------------------------------------------------
 
+    def init(self):
+        # One live statement per customer, company, currency and period: the
+        # database refuses the second of two generations of the same month
+        # committed at once, whatever each transaction could see.
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT 1 FROM sale_reconciliation_statement
+                 WHERE state != 'cancel'
+                 GROUP BY company_id, partner_id, currency_id, date_from, date_to
+                HAVING COUNT(*) > 1
+                 LIMIT 1
+                """
+            )
+        )
+        if self.env.cr.rowcount:
+            _logger.warning(
+                "Customers have two live statements of the same period: cancel "
+                "one of each pair, then upgrade sale_reconciliation again to "
+                "make the database refuse such pairs."
+            )
+            return
+        self.env.cr.execute(
+            SQL(
+                """
+                CREATE UNIQUE INDEX IF NOT EXISTS
+                       sale_reconciliation_statement_live_scope_uniq
+                    ON sale_reconciliation_statement
+                       (company_id, partner_id, currency_id, date_from, date_to)
+                 WHERE state != 'cancel'
+                """
+            )
+        )
+
     @api.model_create_multi
     def create(self, vals_list):
+        workflow = self._is_workflow_write()
+        for vals in vals_list:
+            self._check_no_workflow_values(vals, workflow)
         # Browsed together, the customers are read in one query.
         partners = self.env["res.partner"].browse(
             [vals["partner_id"] for vals in vals_list if vals.get("partner_id")]
@@ -344,20 +453,49 @@ class SaleReconciliationStatement(models.Model):
                 vals["user_id"] = (
                     partner.commercial_partner_id.user_id.id or self.env.user.id
                 )
+        self._lock_statements_of_companies(
+            self.env["res.company"].browse(
+                {vals.get("company_id") or self.env.company.id for vals in vals_list}
+            )
+        )
         self._assign_statement_numbers(vals_list)
+        # A statement cancelled in this transaction frees its period for the
+        # database's one-live-statement index only once written.
+        self.flush_model(["state"])
         statements = super(
             SaleReconciliationStatement, self.with_context(mail_create_nolog=True)
         ).create(vals_list)
-        statements._check_period_open()
+        statements._check_own_customers()
+        # A revision replaces a disputed statement of its period, closed or not.
+        statements.filtered(lambda s: not s.revised_from_id)._check_period_open()
         statements._check_has_ledger_entries(statements._fill_from_ledger())
         return statements.with_env(self.env)
 
     def write(self, vals):
+        fnames = set(vals)
+        if fnames & (WORKFLOW_FIELDS | LEDGER_FIELDS) and not self._is_workflow_write():
+            raise UserError(
+                _(
+                    "The state, the evidence and the figures of a statement "
+                    "(%(fields)s) change only through its actions (confirm, send, "
+                    "accept, dispute, revise, cancel, refresh).",
+                    fields=", ".join(
+                        sorted(
+                            self._fields[fname]._description_string(self.env)
+                            for fname in fnames & (WORKFLOW_FIELDS | LEDGER_FIELDS)
+                            if fname in self._fields
+                        )
+                    ),
+                )
+            )
         self._check_writable(vals)
-        self._check_period_open()
-        result = super().write(vals)
-        if {"date_from", "date_to", "company_id"} & set(vals):
+        if fnames & SCOPE_FIELDS:
             self._check_period_open()
+        result = super().write(vals)
+        if fnames & SCOPE_FIELDS:
+            self._check_period_open()
+        if fnames & {"partner_id", "user_id"}:
+            self._check_own_customers()
         return result
 
     @api.ondelete(at_uninstall=False)
@@ -404,37 +542,35 @@ class SaleReconciliationStatement(models.Model):
                     )
                 )
 
-    def _check_period_open(self):
-        """Statements of a closed sales period are part of what was closed."""
+    def _get_closed_period_statements(self):
+        """These statements that fall in a closed sales period."""
         if not self:
-            return
+            return self
         closed_period = self.env["sale.reconciliation.period"]._find_closed_periods(
             self.company_id, min(self.mapped("date_from")), max(self.mapped("date_to"))
         )
-        for statement in self:
-            period = closed_period(
-                statement.company_id, statement.date_from, statement.date_to
-            )
-            if period:
-                raise UserError(
-                    _(
-                        "Statement %(name)s falls in the closed sales period "
-                        "%(period)s: it cannot be created or changed.",
-                        name=statement.name,
-                        period=period.name,
-                    )
-                )
+        return self.filtered(
+            lambda s: closed_period(s.company_id, s.date_from, s.date_to)
+        )
 
-    def _check_lines_editable(self):
-        for statement in self:
-            if statement.state != "draft":
-                raise UserError(
-                    _(
-                        "The lines of statement %(name)s are frozen: it is no "
-                        "longer a draft.",
-                        name=statement.name,
-                    )
-                )
+    def _check_period_open(self):
+        """Closing a sales period freezes the scope and the lines of its
+        statements: refuse to make, move or read again a statement there."""
+        closed = self._get_closed_period_statements()
+        if not closed:
+            return
+        statement = closed[0]
+        period = self.env["sale.reconciliation.period"]._find_closed_periods(
+            statement.company_id, statement.date_from, statement.date_to
+        )(statement.company_id, statement.date_from, statement.date_to)
+        raise UserError(
+            _(
+                "Statement %(name)s falls in the closed sales period %(period)s: "
+                "its customer, dates and lines cannot change.",
+                name=statement.name,
+                period=period.name,
+            )
+        )
 
     def _check_writable(self, vals):
         fnames = set(vals)
@@ -461,5 +597,84 @@ class SaleReconciliationStatement(models.Model):
                         "period and lines are frozen. Reset it to draft to change "
                         "them.",
                         name=statement.name,
+                    )
+                )
+
+    def _write_workflow(self, vals):
+        """Write workflow fields: for the action methods and the ledger fill."""
+        return self.with_context(**{WORKFLOW_KEY: WORKFLOW_TOKEN}).write(vals)
+
+    def _create_workflow(self, vals_list):
+        """Create statements with workflow fields set (revisions)."""
+        return (
+            self.with_context(**{WORKFLOW_KEY: WORKFLOW_TOKEN})
+            .create(vals_list)
+            .with_env(self.env)
+        )
+
+    def _is_workflow_write(self):
+        return self.env.context.get(WORKFLOW_KEY) is WORKFLOW_TOKEN
+
+    @api.model
+    def _check_no_workflow_values(self, vals, workflow=False):
+        """A new statement starts as a numbered draft read from the ledger:
+        refuse values for its workflow fields or figures."""
+        given = {
+            fname
+            for fname in (WORKFLOW_FIELDS | LEDGER_FIELDS) & set(vals)
+            if vals[fname]
+            and not (fname == "state" and vals[fname] == "draft")
+            and not (fname == "name" and vals[fname] == "/")
+        }
+        if workflow:
+            given -= {"revised_from_id"}
+        if given:
+            raise UserError(
+                _(
+                    "A new statement starts as a draft numbered by Odoo and read "
+                    "from the ledger: %(fields)s cannot be given.",
+                    fields=", ".join(
+                        sorted(
+                            self._fields[fname]._description_string(self.env)
+                            for fname in given
+                        )
+                    ),
+                )
+            )
+
+    def _check_own_customers(self):
+        """Salespeople prepare statements of their own customers only."""
+        if self.env.su or self.env.user.has_group(MANAGER_GROUP):
+            return
+        for statement in self:
+            if statement.partner_id.user_id != self.env.user:
+                raise AccessError(
+                    _(
+                        "%(customer)s is not one of your customers: only its "
+                        "salesperson or a reconciliation manager can make its "
+                        "statements.",
+                        customer=statement.partner_id.display_name,
+                    )
+                )
+
+    @api.model
+    def _lock_statements_of_companies(self, companies):
+        """Serialise the making of statements of a company: a second
+        generation started while one runs stops at once, instead of making
+        the same statements again."""
+        for company in companies.sorted("id"):
+            [[free]] = self.env.execute_query(
+                SQL(
+                    "SELECT pg_try_advisory_xact_lock(%s, %s)",
+                    STATEMENT_LOCK_KEY,
+                    company.id,
+                )
+            )
+            if not free:
+                raise UserError(
+                    _(
+                        "Statements of %(company)s are being made by another user "
+                        "right now. Try again in a moment.",
+                        company=company.name,
                     )
                 )

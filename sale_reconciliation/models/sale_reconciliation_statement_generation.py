@@ -5,6 +5,7 @@ import logging
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
 
 from .sale_reconciliation_statement_ledger import (
     STATEMENT_CANDIDATES,
@@ -140,7 +141,9 @@ class SaleReconciliationStatement(models.Model):
     @api.model
     def _cron_generate_statements(self):
         """Generate last month's statements for the companies whose statement
-        day is today; confirm and send them where asked."""
+        day is today; confirm and send them where asked. A month already
+        closed is skipped, and a company that fails is logged without
+        stopping the others."""
         today = fields.Date.context_today(self)
         companies = self.env["res.company"].search(
             [
@@ -149,11 +152,40 @@ class SaleReconciliationStatement(models.Model):
             ]
         )
         date_from, date_to = self._default_period(today)
+        Period = self.env["sale.reconciliation.period"]
         for company in companies:
-            statements, _skipped = self.with_company(company)._generate_statements(
-                date_from, date_to, company=company
+            period = Period._find_closed_periods(company, date_from, date_to)(
+                company, date_from, date_to
             )
-            if company.statement_auto_send and not company.statement_review_required:
-                statements.action_confirm()
-                if statements:
-                    statements._send_with_template()
+            if period:
+                _logger.info(
+                    "Monthly statements of %s for %s to %s not generated: the "
+                    "sales period %s is closed.",
+                    company.name,
+                    date_from,
+                    date_to,
+                    period.name,
+                )
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    self.with_company(company)._generate_and_send_monthly(
+                        company, date_from, date_to
+                    )
+            except (UserError, ValidationError):
+                _logger.exception(
+                    "Monthly statements of %s for %s to %s not generated",
+                    company.name,
+                    date_from,
+                    date_to,
+                )
+
+    @api.model
+    def _generate_and_send_monthly(self, company, date_from, date_to):
+        statements, _skipped = self._generate_statements(
+            date_from, date_to, company=company
+        )
+        if company.statement_auto_send and not company.statement_review_required:
+            statements.action_confirm()
+            if statements:
+                statements._send_with_template()

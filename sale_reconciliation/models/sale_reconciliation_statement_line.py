@@ -1,4 +1,7 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from .sale_reconciliation_statement import WORKFLOW_KEY, WORKFLOW_TOKEN
 
 
 class SaleReconciliationStatementLine(models.Model):
@@ -73,24 +76,30 @@ class SaleReconciliationStatementLine(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        statements = self.env["sale.reconciliation.statement"].browse(
-            [vals["statement_id"] for vals in vals_list if vals.get("statement_id")]
-        )
-        statements._check_lines_editable()
+        # The ledger fill writes the lines in SQL; nothing else makes them.
+        self.check_access("create")
+        self._check_workflow(_("add lines to a statement"))
         return super().create(vals_list)
 
     def write(self, vals):
-        if set(vals) == {"dispute_comment"}:
-            # The customer's comments come with the dispute of a sent statement.
-            self.statement_id._check_state({"sent"}, _("comment on its lines"))
-            return super().write(vals)
-        self.statement_id._check_lines_editable()
-        if "statement_id" in vals:
-            self.env["sale.reconciliation.statement"].browse(
-                vals["statement_id"]
-            )._check_lines_editable()
+        self.check_access("write")
+        self._check_workflow(_("change a statement's lines"))
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_frozen(self):
-        self.statement_id._check_lines_editable()
+        self._check_workflow(_("delete a statement's lines"))
+
+    def _write_workflow(self, vals):
+        """Write lines: for the statement's action methods."""
+        return self.with_context(**{WORKFLOW_KEY: WORKFLOW_TOKEN}).write(vals)
+
+    def _check_workflow(self, what):
+        if not self.env["sale.reconciliation.statement"]._is_workflow_write():
+            raise UserError(
+                _(
+                    "A statement's lines are read from the ledger: you cannot "
+                    "%(what)s by hand.",
+                    what=what,
+                )
+            )

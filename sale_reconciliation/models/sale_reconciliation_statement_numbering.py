@@ -4,6 +4,7 @@ from odoo import _, api, models
 from odoo.tools import SQL
 
 SEQUENCE_CODE = "sale.reconciliation.statement"
+SEAL_SEQUENCE_CODE = "sale.reconciliation.statement.seal"
 
 
 class SaleReconciliationStatement(models.Model):
@@ -41,13 +42,7 @@ class SaleReconciliationStatement(models.Model):
             [("code", "=", SEQUENCE_CODE), ("company_id", "=", company.id)], limit=1
         )
         return sequence or sequence_model.create(
-            {
-                "name": _("Customer Statements (%(company)s)", company=company.name),
-                "code": SEQUENCE_CODE,
-                "company_id": company.id,
-                "prefix": "ST/%(year)s/",
-                "padding": 5,
-            }
+            self._prepare_statement_sequence_vals(company)
         )
 
     @api.model
@@ -64,3 +59,47 @@ class SaleReconciliationStatement(models.Model):
             )
         )
         return [sequence.get_next_char(row[0]) for row in rows]
+
+    @api.model
+    def _get_seal_sequence(self, company):
+        """The gapless sequence that numbers the accepted statements of
+        ``company`` in their chain of seals."""
+        # sudo: ir.sequence - numbering is technical.
+        sequence_model = self.env["ir.sequence"].sudo()
+        sequence = sequence_model.search(
+            [("code", "=", SEAL_SEQUENCE_CODE), ("company_id", "=", company.id)],
+            limit=1,
+        )
+        return sequence or sequence_model.create(
+            self._prepare_seal_sequence_vals(company)
+        )
+
+    @api.model
+    def _prepare_statement_sequence_vals(self, company):
+        return {
+            "name": _("Customer Statements (%(company)s)", company=company.name),
+            "code": SEQUENCE_CODE,
+            "company_id": company.id,
+            "prefix": "ST/%(year)s/",
+            "padding": 5,
+        }
+
+    @api.model
+    def _prepare_seal_sequence_vals(self, company):
+        return {
+            "name": _("Customer Statement Seals (%(company)s)", company=company.name),
+            "code": SEAL_SEQUENCE_CODE,
+            "company_id": company.id,
+            "implementation": "no_gap",
+            "padding": 0,
+        }
+
+    @api.model
+    def _create_statement_sequences(self, companies=None):
+        """Give each company its statement and seal sequences before its
+        first statement, so that no two transactions create them at once."""
+        companies = companies or self.env["res.company"].search([])
+        for company in companies:
+            self._get_statement_sequence(company)
+            self._get_seal_sequence(company)
+        return True

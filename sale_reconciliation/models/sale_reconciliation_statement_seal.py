@@ -3,7 +3,7 @@
 import hashlib
 import json
 
-from odoo import _, models
+from odoo import _, api, models
 from odoo.tools import float_repr
 
 
@@ -15,15 +15,21 @@ class SaleReconciliationStatement(models.Model):
     # -------------------------------------------------------------------------
 
     def action_verify_hash(self):
-        """Tell whether the accepted content is intact."""
+        """Check the chain of seals of these statements' companies, up to
+        them, and name the first statement whose seal breaks."""
         self._check_state({"accepted"}, _("verify what the customer accepted"))
-        broken = self.filtered(lambda s: not s._is_content_hash_valid())
+        broken = self.env["sale.reconciliation.statement"]
+        for company, statements in self.grouped("company_id").items():
+            last = max(statements.mapped("seal_number"))
+            broken |= self._find_broken_seal(company, last)
         if broken:
             message = _(
-                "Changed since the customer accepted it: %(names)s.",
+                "The chain of seals breaks at %(names)s: its content, its "
+                "acceptance or its place in the chain changed after the customer "
+                "accepted it. Every statement sealed after it is in doubt too.",
                 names=", ".join(broken.mapped("name")),
             )
-            for statement in broken:
+            for statement in broken & self:
                 statement.message_post(
                     body=_(
                         "Integrity check failed: the content no longer "
@@ -86,12 +92,98 @@ class SaleReconciliationStatement(models.Model):
         }
         return json.dumps(payload, sort_keys=True, separators=(",", ":"))
 
-    def _compute_content_hash(self):
+    def _get_seal_payload(self, previous_hash):
+        """What the seal covers: the content, the acceptance evidence (who,
+        when, through which channel, who recorded it, the signature), the
+        place in the chain and the seal before it."""
         self.ensure_one()
-        return hashlib.sha256(self._get_hash_payload().encode()).hexdigest()
+        signature = self.signature or b""
+        if isinstance(signature, str):
+            signature = signature.encode()
+        return json.dumps(
+            {
+                "content": self._get_hash_payload(),
+                "accepted_by": self.accepted_by or "",
+                "accepted_date": str(self.accepted_date or ""),
+                "channel": self.answer_channel or "",
+                "recorded_by": self.answer_recorded_by_id.id or 0,
+                "signature": hashlib.sha256(signature).hexdigest(),
+                "seal_number": self.seal_number,
+                "previous": previous_hash or "",
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+
+    def _compute_seal(self, previous_hash):
+        self.ensure_one()
+        return hashlib.sha256(
+            self._get_seal_payload(previous_hash).encode()
+        ).hexdigest()
+
+    def _seal(self):
+        """Seal this statement, just accepted, after the last sealed
+        statement of its company. The company's seal sequence is gapless:
+        taking a number locks it until the transaction ends, so two
+        acceptances at once are sealed one after the other."""
+        self.ensure_one()
+        number = int(self._get_seal_sequence(self.company_id).next_by_id())
+        # sudo: the previous seal may belong to a customer the user cannot
+        # see; only its hash is read.
+        previous = (
+            self.sudo().search(
+                [
+                    ("company_id", "=", self.company_id.id),
+                    ("seal_number", "=", number - 1),
+                ],
+                limit=1,
+            )
+            if number > 1
+            else self.browse()
+        )
+        self._write_workflow({"seal_number": number})
+        self._write_workflow(
+            {
+                "state": "accepted",
+                "content_hash": self._compute_seal(previous.content_hash),
+            }
+        )
+
+    @api.model
+    def _find_broken_seal(self, company, up_to=None):
+        """The first accepted statement of ``company`` (up to seal number
+        ``up_to``) whose seal no longer matches, or an empty recordset."""
+        domain = [("company_id", "=", company.id), ("state", "=", "accepted")]
+        # sudo: the chain runs through every customer of the company.
+        statements = (
+            self.sudo()
+            .search(domain)
+            .sorted(lambda s: (not s.seal_number, s.seal_number, s.id))
+        )
+        previous_hash = ""
+        for expected, statement in enumerate(statements, start=1):
+            if up_to and statement.seal_number and statement.seal_number > up_to:
+                break
+            if (
+                statement.seal_number != expected
+                or statement.content_hash != statement._compute_seal(previous_hash)
+            ):
+                return statement.with_env(self.env)
+            previous_hash = statement.content_hash
+        return self.browse()
 
     def _is_content_hash_valid(self):
+        """This statement's seal matches its content and the seal before it."""
         self.ensure_one()
-        return bool(self.content_hash) and (
-            self.content_hash == self._compute_content_hash()
+        if not (self.content_hash and self.seal_number):
+            return False
+        previous = self.sudo().search(
+            [
+                ("company_id", "=", self.company_id.id),
+                ("seal_number", "=", self.seal_number - 1),
+            ],
+            limit=1,
         )
+        if self.seal_number > 1 and not previous:
+            return False
+        return self.content_hash == self._compute_seal(previous.content_hash)

@@ -15,6 +15,7 @@ class SaleReconciliationStatement(models.Model):
 
     def action_refresh(self):
         self._check_state({"draft"}, _("refresh it from the ledger"))
+        self._check_period_open()
         self._fill_from_ledger()
         return True
 
@@ -36,7 +37,8 @@ class SaleReconciliationStatement(models.Model):
                         name=statement.name,
                     )
                 )
-        self.write(
+        self._reread_ledger_before_confirming()
+        self._write_workflow(
             {
                 "state": "confirmed",
                 "confirmed_by_id": self.env.user.id,
@@ -83,60 +85,20 @@ class SaleReconciliationStatement(models.Model):
         return True
 
     def action_accept(self, accepted_by=None, signature=None):
-        """The customer agrees with the statement: ``accepted_by`` is the name
-        they signed with (the customer's name by default), ``signature`` an
-        optional image (base64)."""
-        self._check_state({"sent"}, _("record the customer's acceptance"))
-        now = fields.Datetime.now()
-        for statement in self:
-            statement.write(
-                {
-                    "state": "accepted",
-                    "accepted_by": (accepted_by or "").strip()
-                    or statement.partner_id.name,
-                    "accepted_date": now,
-                    "signature": signature or False,
-                    "content_hash": statement._compute_content_hash(),
-                }
-            )
+        """Record, from the back office, that the customer agrees with the
+        statement: ``accepted_by`` is the name they signed with (the
+        customer's name by default), ``signature`` an optional image
+        (base64). Who recorded it is kept beside the customer's name."""
+        check_reconciliation_manager(self.env, _("record a customer's answer"))
+        self._accept(accepted_by, signature, channel="backoffice")
         return True
 
     def action_dispute(self, reason, line_comments=None):
-        """The customer disagrees: ``reason`` says why, ``line_comments``
-        ({line id: comment}) which lines are wrong."""
-        self._check_state({"sent"}, _("record the customer's dispute"))
-        reason = (reason or "").strip()
-        if not reason:
-            raise UserError(_("Say why the customer disputes the statement."))
-        comments = {
-            line_id: comment.strip()
-            for line_id, comment in (line_comments or {}).items()
-            if comment and comment.strip()
-        }
-        if comments:
-            lines = self.env["sale.reconciliation.statement.line"].browse(
-                list(comments)
-            )
-            foreign = lines - self.line_ids.filtered(
-                lambda line: line.display_type == "entry"
-            )
-            if foreign:
-                raise UserError(
-                    _(
-                        "A comment names a line that is not a journal item of "
-                        "statement %(name)s.",
-                        name=", ".join(self.mapped("name")),
-                    )
-                )
-            for line in lines:
-                line.dispute_comment = comments[line.id]
-        self.write(
-            {
-                "state": "disputed",
-                "dispute_reason": reason,
-                "disputed_date": fields.Datetime.now(),
-            }
-        )
+        """Record, from the back office, that the customer disagrees:
+        ``reason`` says why, ``line_comments`` ({line id: comment}) which
+        lines are wrong."""
+        check_reconciliation_manager(self.env, _("record a customer's answer"))
+        self._dispute(reason, line_comments, channel="backoffice")
         return True
 
     def action_open_dispute_wizard(self):
@@ -155,8 +117,8 @@ class SaleReconciliationStatement(models.Model):
         period and currency, read again from the ledger."""
         check_reconciliation_manager(self.env, _("revise statements"))
         self._check_state({"disputed"}, _("revise it"))
-        self.write({"state": "cancel"})
-        revisions = self.create(
+        self._write_workflow({"state": "cancel"})
+        revisions = self._create_workflow(
             [
                 {
                     "partner_id": statement.partner_id.id,
@@ -187,13 +149,14 @@ class SaleReconciliationStatement(models.Model):
     def action_cancel(self):
         check_reconciliation_manager(self.env, _("cancel statements"))
         self._check_state({"draft", "confirmed", "sent", "disputed"}, _("cancel it"))
-        self.write({"state": "cancel"})
+        self._write_workflow({"state": "cancel"})
         return True
 
     def action_draft(self):
         check_reconciliation_manager(self.env, _("reset statements to draft"))
         self._check_state({"confirmed", "cancel"}, _("reset it to draft"))
-        self.write(
+        self._check_period_open()
+        self._write_workflow(
             {"state": "draft", "confirmed_by_id": False, "confirmed_date": False}
         )
         self._fill_from_ledger()
@@ -204,9 +167,125 @@ class SaleReconciliationStatement(models.Model):
     # -------------------------------------------------------------------------
 
     def _mark_sent(self):
-        self.write({"state": "sent", "sent_date": fields.Datetime.now()})
+        check_reconciliation_manager(self.env, _("send statements"))
+        self._write_workflow({"state": "sent", "sent_date": fields.Datetime.now()})
         for statement in self:
             statement._portal_ensure_token()
+
+    def _accept(self, accepted_by, signature, channel):
+        """The customer's acceptance, through the portal or recorded by a
+        manager: sealed at once."""
+        self._check_state({"sent"}, _("record the customer's acceptance"))
+        now = fields.Datetime.now()
+        for statement in self:
+            statement._write_workflow(
+                {
+                    "accepted_by": (accepted_by or "").strip()
+                    or statement.partner_id.name,
+                    "accepted_date": now,
+                    "signature": signature or False,
+                    "answer_channel": channel,
+                    "answer_recorded_by_id": self.env.user.id
+                    if channel == "backoffice"
+                    else False,
+                }
+            )
+            statement._seal()
+
+    def _dispute(self, reason, line_comments, channel):
+        """The customer's dispute, through the portal or recorded by a
+        manager."""
+        self._check_state({"sent"}, _("record the customer's dispute"))
+        reason = (reason or "").strip()
+        if not reason:
+            raise UserError(_("Say why the customer disputes the statement."))
+        comments = {
+            int(line_id): comment.strip()
+            for line_id, comment in (line_comments or {}).items()
+            if comment and comment.strip()
+        }
+        if comments:
+            lines = self.env["sale.reconciliation.statement.line"].browse(
+                list(comments)
+            )
+            foreign = lines - self.line_ids.filtered(
+                lambda line: line.display_type == "entry"
+            )
+            if foreign:
+                raise UserError(
+                    _(
+                        "A comment names a line that is not a journal item of "
+                        "statement %(name)s.",
+                        name=", ".join(self.mapped("name")),
+                    )
+                )
+            for line in lines:
+                line._write_workflow({"dispute_comment": comments[line.id]})
+        self._write_workflow(
+            {
+                "state": "disputed",
+                "dispute_reason": reason,
+                "disputed_date": fields.Datetime.now(),
+                "answer_channel": channel,
+                "answer_recorded_by_id": self.env.user.id
+                if channel == "backoffice"
+                else False,
+            }
+        )
+
+    def _reread_ledger_before_confirming(self):
+        """What is confirmed is what the ledger says now: drafts are read
+        again, and a change since they were prepared is told in their
+        chatter. A statement of a closed period keeps its lines, so it is
+        refused when the ledger no longer matches them."""
+        before = {
+            statement.id: (statement.closing_balance, statement.entry_count)
+            for statement in self
+        }
+        closed = self._get_closed_period_statements()
+        if closed:
+            totals = closed._read_ledger_totals()
+            for statement in closed:
+                ledger = totals[statement.id]
+                closing = ledger["opening"] + ledger["debit"] - ledger["credit"]
+                if (
+                    statement.currency_id.compare_amounts(
+                        closing, statement.closing_balance
+                    )
+                    or ledger["entries"] != statement.entry_count
+                ):
+                    raise UserError(
+                        _(
+                            "The ledger of %(customer)s changed since statement "
+                            "%(name)s was prepared (closing balance %(then)s, now "
+                            "%(now)s) and its period is closed: cancel it and make "
+                            "a new one once the period is reopened.",
+                            customer=statement.partner_id.display_name,
+                            name=statement.name,
+                            then=statement.closing_balance,
+                            now=closing,
+                        )
+                    )
+        (self - closed)._fill_from_ledger()
+        for statement in self - closed:
+            closing, entries = before[statement.id]
+            if (
+                statement.currency_id.compare_amounts(
+                    closing, statement.closing_balance
+                )
+                or entries != statement.entry_count
+            ):
+                statement.message_post(
+                    body=_(
+                        "Read again from the ledger on confirmation: closing "
+                        "balance %(then)s (%(then_entries)s entries) when "
+                        "prepared, %(now)s (%(now_entries)s entries) confirmed.",
+                        then=closing,
+                        then_entries=entries,
+                        now=statement.closing_balance,
+                        now_entries=statement.entry_count,
+                    )
+                )
 
     def _record_customer_answer(self, author, ip_address):
         """Log in the chatter who answered, when and from where, and give the

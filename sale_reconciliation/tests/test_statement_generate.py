@@ -173,16 +173,16 @@ class TestStatementGeneration(StatementCommon):
         self.env.company.statement_reminder_days = 10
         statement = self.make_statement("2025-04-01", "2025-04-30")
         statement.action_confirm()
-        statement.action_mark_sent()
         Statement = self.env["sale.reconciliation.statement"]
         activity_type = self.env.ref(
             "sale_reconciliation.mail_activity_type_statement_followup"
         )
 
-        Statement._cron_remind_unanswered()
-        self.assertFalse(statement.activity_ids, "sent today: not late yet")
+        with freeze_time(datetime.now() - timedelta(days=11)):
+            statement.action_mark_sent()
+            Statement._cron_remind_unanswered()
+        self.assertFalse(statement.activity_ids, "sent that day: not late yet")
 
-        statement.sent_date = datetime.now() - timedelta(days=11)
         Statement._cron_remind_unanswered()
         Statement._cron_remind_unanswered()
         self.assertRecordValues(

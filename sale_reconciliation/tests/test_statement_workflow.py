@@ -185,7 +185,7 @@ class TestStatementWorkflow(StatementCommon):
         own.action_confirm()
         self.assertEqual(own.state, "confirmed")
 
-    def test_salesperson_prepares_and_records_answers_but_does_not_confirm(self):
+    def test_salesperson_prepares_but_does_not_confirm_nor_record_answers(self):
         statement = (
             self.env["sale.reconciliation.statement"]
             .with_user(self.salesperson)
@@ -207,8 +207,26 @@ class TestStatementWorkflow(StatementCommon):
                 action()
         statement.sudo().action_confirm()
         statement.sudo().action_mark_sent()
-        statement.action_dispute("Our books say 780")
-        self.assertEqual(statement.state, "disputed")
+        for action, args in (
+            (statement.action_dispute, ("Our books say 780",)),
+            (statement.action_accept, ("Ann Buyer",)),
+        ):
+            with self.subTest(action=action.__name__), self.assertRaises(AccessError):
+                action(*args)
+        self.assertRecordValues(
+            statement, [{"state": "sent", "accepted_by": False, "dispute_reason": False}]
+        )
+        statement.with_user(self.other_manager).action_dispute("Our books say 780")
+        self.assertRecordValues(
+            statement,
+            [
+                {
+                    "state": "disputed",
+                    "answer_channel": "backoffice",
+                    "answer_recorded_by_id": self.other_manager.id,
+                }
+            ],
+        )
         with self.assertRaises(AccessError):
             statement.action_revise()
         self.assertEqual(statement.state, "disputed")
