@@ -230,49 +230,70 @@ class SaleOrder(models.Model):
     # CLOSED PERIODS
     # -------------------------------------------------------------------------
 
-    def _check_sales_period_open(self, what):
-        """Refuse ``what`` on orders dated in a closed sales period."""
+    def _get_closed_sales_periods(self, date_order=None):
+        """{order: closed sales period} for these orders dated in one, on
+        their own date or on ``date_order`` (UTC) if given."""
         days = {
-            order: fields.Datetime.context_timestamp(order, order.date_order).date()
+            order: fields.Datetime.context_timestamp(order, moment).date()
             for order in self
-            if order.date_order
+            if (moment := date_order or order.date_order)
         }
         if not days:
-            return
+            return {}
         closed_period = self.env["sale.reconciliation.period"]._find_closed_periods(
             self.company_id, min(days.values()), max(days.values())
         )
-        for order, day in days.items():
-            period = closed_period(order.company_id, day)
-            if period:
-                raise UserError(
-                    _(
-                        "Order %(order)s is dated in the closed sales period "
-                        "%(period)s: you cannot %(what)s it.",
-                        order=order.name,
-                        period=period.name,
-                        what=what,
-                    )
+        periods = {
+            order: closed_period(order.company_id, day) for order, day in days.items()
+        }
+        return {order: period for order, period in periods.items() if period}
+
+    def _check_sales_period_open(self, what):
+        """Refuse ``what`` on orders dated in a closed sales period."""
+        for order, period in self._get_closed_sales_periods().items():
+            raise UserError(
+                _(
+                    "Order %(order)s is dated in the closed sales period "
+                    "%(period)s: you cannot %(what)s it.",
+                    order=order.name,
+                    period=period.name,
+                    what=what,
                 )
+            )
 
     def action_confirm(self):
-        # EXTENDS sale
-        self._check_sales_period_open(_("confirm"))
-        if not self.env.context.get("sale_reconciliation_skip_credit_check"):
-            self._check_credit_before_confirm()
+        # EXTENDS sale: no closed period to check, Odoo dates the order now
+        # (_prepare_confirmation_values), after every closed period.
+        self._check_credit_before_confirm()
         return super().action_confirm()
 
     def _action_cancel(self):
-        # EXTENDS sale
-        self._check_sales_period_open(_("cancel"))
+        # EXTENDS sale: a confirmed sale of a closed period stays; quotations
+        # were no sale, whatever their date.
+        self.filtered(lambda order: order.state == "sale")._check_sales_period_open(
+            _("cancel")
+        )
         return super()._action_cancel()
 
     def write(self, vals):
         # EXTENDS sale: the amounts of orders in a closed period stay as closed.
         if {"order_line", "currency_id", "pricelist_id", "date_order"} & set(vals):
-            self.filtered(lambda o: o.state == "sale")._check_sales_period_open(
-                _("change the amounts of")
+            confirmed = self.filtered(lambda o: o.state == "sale")
+            confirmed._check_sales_period_open(_("change the amounts of"))
+            new_date = fields.Datetime.to_datetime(vals.get("date_order"))
+            # Nor does a confirmed order move into a closed period.
+            moved_into = (
+                confirmed._get_closed_sales_periods(new_date) if new_date else {}
             )
+            for order, period in moved_into.items():
+                raise UserError(
+                    _(
+                        "Order %(order)s cannot be dated in the closed sales "
+                        "period %(period)s.",
+                        order=order.name,
+                        period=period.name,
+                    )
+                )
         # Confirmed orders count in the customer's credit exposure.
         if {"state", "partner_id", "order_line", "currency_id", "company_id"} & set(
             vals

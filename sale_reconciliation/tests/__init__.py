@@ -14,3 +14,4 @@ from . import test_receivables_aging
 from . import test_receivables_kpi
 from . import test_statement_translations
 from . import test_settings
+from . import test_sale_order_controls
