@@ -233,14 +233,16 @@ class SaleOrder(models.Model):
     def _get_closed_sales_periods(self, date_order=None):
         """{order: closed sales period} for these orders dated in one, on
         their own date or on ``date_order`` (UTC) if given."""
+        Period = self.env["sale.reconciliation.period"]
+        # The day in the company's time zone, whoever edits.
         days = {
-            order: fields.Datetime.context_timestamp(order, moment).date()
+            order: Period._get_company_day(order.company_id, moment)
             for order in self
             if (moment := date_order or order.date_order)
         }
         if not days:
             return {}
-        closed_period = self.env["sale.reconciliation.period"]._find_closed_periods(
+        closed_period = Period._find_closed_periods(
             self.company_id, min(days.values()), max(days.values())
         )
         periods = {

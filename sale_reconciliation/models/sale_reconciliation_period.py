@@ -1,9 +1,12 @@
+from datetime import datetime, time
+
+import pytz
 from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
 from .reconciliation_access import check_reconciliation_manager
@@ -11,6 +14,19 @@ from .reconciliation_access import check_reconciliation_manager
 # First key of the advisory lock taken while a company's period is closed or
 # reopened (the second key is the company's id).
 CLOSING_LOCK_KEY = 5_210_118
+
+# Odoo asks for this group to move the company's lock dates
+# (addons/account/models/account_lock_exception.py, action_revoke).
+LOCK_DATE_GROUP = "account.group_account_manager"
+
+# Written by the closing and the reopening only.
+CLOSING_FIELDS = {
+    "state",
+    "closed_by",
+    "closed_date",
+    "sale_lock_date_before",
+    "sale_lock_date_set",
+}
 
 
 class SaleReconciliationPeriod(models.Model):
@@ -39,6 +55,21 @@ class SaleReconciliationPeriod(models.Model):
     )
     closed_by = fields.Many2one("res.users", readonly=True, copy=False)
     closed_date = fields.Datetime(readonly=True, copy=False)
+    sale_lock_date_before = fields.Date(
+        string="Sales Lock Date Before Closing",
+        readonly=True,
+        copy=False,
+        help="The company's sales lock date when the period was closed (empty: "
+        "there was none).",
+    )
+    sale_lock_date_set = fields.Date(
+        string="Sales Lock Date Set by Closing",
+        readonly=True,
+        copy=False,
+        help="The sales lock date the closing set; empty when the lock date "
+        "already reached the period's end. Reopening puts back the lock date "
+        "from before the closing only while it is still this one.",
+    )
 
     # -------------------------------------------------------------------------
     # CONSTRAINTS
@@ -95,7 +126,21 @@ class SaleReconciliationPeriod(models.Model):
     # CRUD
     # -------------------------------------------------------------------------
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        # A period starts open: only its closing closes it.
+        if not self.env.su and any(
+            vals.get(fname) and not (fname == "state" and vals[fname] == "open")
+            for vals in vals_list
+            for fname in CLOSING_FIELDS
+        ):
+            raise UserError(self._closing_fields_error())
+        return super().create(vals_list)
+
     def write(self, vals):
+        # Only the closing and the reopening change these, as superuser.
+        if CLOSING_FIELDS & set(vals) and not self.env.su:
+            raise UserError(self._closing_fields_error())
         if {"date_from", "date_to", "company_id"} & set(vals) and self.filtered(
             lambda period: period.state == "closed"
         ):
@@ -137,10 +182,11 @@ class SaleReconciliationPeriod(models.Model):
         """
         self.ensure_one()
         check_reconciliation_manager(self.env, _("close sales periods"))
+        self._check_lock_date_rights()
         self._lock_for_closing()
         if self.state != "open":
             raise UserError(_("Period %(name)s is already closed.", name=self.name))
-        today = fields.Date.context_today(self)
+        today = self._get_company_today(self.company_id)
         if self.date_to >= today:
             raise UserError(
                 _(
@@ -149,6 +195,7 @@ class SaleReconciliationPeriod(models.Model):
                     date_to=self.date_to,
                 )
             )
+        self._check_no_missing_period()
         earlier_open = self.search(
             [
                 ("company_id", "=", self.company_id.id),
@@ -192,16 +239,24 @@ class SaleReconciliationPeriod(models.Model):
                 )
             )
         company = self.company_id
-        if not company.sale_lock_date or company.sale_lock_date < self.date_to:
-            # sudo: res.company - the sales lock date is the closing's own
-            # effect, allowed to whoever may close periods (checked above).
-            company.sudo().sale_lock_date = self.date_to
+        lock_date_before = company.sale_lock_date
+        lock_date_set = False
+        if not lock_date_before or lock_date_before < self.date_to:
+            lock_date_set = self.date_to
+            # sudo: res.company - its write access is for Settings
+            # administrators; moving the sales lock date needs Odoo's own
+            # lock date right, checked above.
+            company.sudo().sale_lock_date = lock_date_set
         self._store_closing(checklist, acknowledged)
-        self.write(
+        # sudo: sale.reconciliation.period - the closing fields are written by
+        # the closing only (see write()).
+        self.sudo().write(
             {
                 "state": "closed",
                 "closed_by": self.env.user.id,
                 "closed_date": fields.Datetime.now(),
+                "sale_lock_date_before": lock_date_before,
+                "sale_lock_date_set": lock_date_set,
             }
         )
         body = _("Period closed; sales locked up to %(date)s.", date=self.date_to)
@@ -221,6 +276,7 @@ class SaleReconciliationPeriod(models.Model):
     def action_reopen(self, reason):
         self.ensure_one()
         check_reconciliation_manager(self.env, _("reopen sales periods"))
+        self._check_lock_date_rights()
         reason = (reason or "").strip()
         if not reason:
             raise UserError(_("Say why the period is reopened."))
@@ -243,19 +299,36 @@ class SaleReconciliationPeriod(models.Model):
                     later=later_closed.name,
                 )
             )
-        previous = self.search(
-            [
-                ("company_id", "=", self.company_id.id),
-                ("date_to", "<", self.date_from),
-                ("state", "=", "closed"),
-            ],
-            order="date_to desc",
-            limit=1,
+        company = self.company_id
+        lock_date = company.sale_lock_date
+        if lock_date and lock_date > self.date_to:
+            raise UserError(
+                _(
+                    "Sales are locked up to %(lock_date)s, after period %(name)s: "
+                    "reopening it would not unlock its sales. Ask accounting to move "
+                    "the sales lock date back to %(date_to)s first, or to grant a "
+                    "lock date exception for the corrections instead of reopening.",
+                    lock_date=lock_date,
+                    name=self.name,
+                    date_to=self.date_to,
+                )
+            )
+        if self.sale_lock_date_set and lock_date == self.sale_lock_date_set:
+            # The lock date is still the closing's own: put back the one from
+            # before. Any other lock date was set by someone else: left alone.
+            # sudo: res.company - its write access is for Settings
+            # administrators; moving the sales lock date needs Odoo's own
+            # lock date right, checked above.
+            company.sudo().sale_lock_date = self.sale_lock_date_before
+        # sudo: sale.reconciliation.period - the closing fields are written by
+        # the reopening only (see write()).
+        self.sudo().write(
+            {
+                "state": "open",
+                "sale_lock_date_before": False,
+                "sale_lock_date_set": False,
+            }
         )
-        # sudo: res.company - moving the sales lock date back is the reopening's
-        # own effect, allowed to whoever may reopen periods (checked above).
-        self.company_id.sudo().sale_lock_date = previous.date_to or False
-        self.write({"state": "open"})
         self.message_post(
             body=Markup("%s<br/>%s")
             % (
@@ -272,6 +345,52 @@ class SaleReconciliationPeriod(models.Model):
     # -------------------------------------------------------------------------
     # BUSINESS METHODS
     # -------------------------------------------------------------------------
+
+    def _closing_fields_error(self):
+        return _(
+            "A period is closed and reopened with its Close Period and Reopen "
+            "buttons only."
+        )
+
+    def _check_lock_date_rights(self):
+        """Closing and reopening move the company's sales lock date: refuse
+        them to users Odoo would not let move it."""
+        if self.env.su or self.env.user.has_group(LOCK_DATE_GROUP):
+            return
+        raise AccessError(
+            _(
+                "Closing or reopening a sales period moves the sales lock date, "
+                "which only accounting administrators (Invoicing / Accounting: "
+                "Administrator) may do. Ask one of them."
+            )
+        )
+
+    def _check_no_missing_period(self):
+        """Refuse to close this period while a day between the company's first
+        period and this one is in no period: no month is locked unreviewed."""
+        self.ensure_one()
+        earlier = self.search(
+            [
+                ("company_id", "=", self.company_id.id),
+                ("date_from", "<", self.date_from),
+            ],
+            order="date_from",
+        )
+        expected = earlier[:1].date_from or self.date_from
+        for period in earlier + self:
+            if period.date_from > expected:
+                raise UserError(
+                    _(
+                        "No sales period covers %(date_from)s to %(date_to)s: "
+                        "create the period %(month)s and close it before "
+                        "%(name)s.",
+                        date_from=expected,
+                        date_to=period.date_from - relativedelta(days=1),
+                        month=expected.strftime("%Y-%m"),
+                        name=self.name,
+                    )
+                )
+            expected = max(expected, period.date_to + relativedelta(days=1))
 
     def _lock_for_closing(self):
         """Serialise closings and reopenings of a company: the second of two
@@ -322,8 +441,7 @@ class SaleReconciliationPeriod(models.Model):
         self.ensure_one()
         company = self.company_id
         within = [("company_id", "=", company.id)]
-        start = fields.Datetime.to_datetime(self.date_from)
-        end = fields.Datetime.to_datetime(self.date_to + relativedelta(days=1))
+        start, end = self._get_datetime_bounds()
         items = [
             (
                 "quotations",
@@ -417,6 +535,39 @@ class SaleReconciliationPeriod(models.Model):
             }
             for code, label, model, domain in items
         ]
+
+    @api.model
+    def _get_company_tz(self, company):
+        """The time zone of ``company``'s months: its address's, else UTC
+        (an Odoo 18 company has no time zone of its own)."""
+        # sudo: res.partner - the company's address decides the months of
+        # whoever edits its documents.
+        return pytz.timezone(company.sudo().partner_id.tz or "UTC")
+
+    @api.model
+    def _get_company_day(self, company, moment):
+        """The day of ``company`` a UTC datetime (such as an order's date)
+        falls on."""
+        return (
+            pytz.utc.localize(moment).astimezone(self._get_company_tz(company)).date()
+        )
+
+    @api.model
+    def _get_company_today(self, company):
+        return self._get_company_day(company, fields.Datetime.now())
+
+    def _get_datetime_bounds(self):
+        """The period as UTC datetimes to compare with Datetime fields such as
+        ``date_order``: its first day at 00:00 (included) and the day after its
+        last at 00:00 (excluded), in the company's time zone."""
+        self.ensure_one()
+        tz = self._get_company_tz(self.company_id)
+
+        def utc(day):
+            moment = tz.localize(datetime.combine(day, time.min))
+            return moment.astimezone(pytz.utc).replace(tzinfo=None)
+
+        return utc(self.date_from), utc(self.date_to + relativedelta(days=1))
 
     @api.model
     def _find_closed_periods(self, companies, date_from, date_to):

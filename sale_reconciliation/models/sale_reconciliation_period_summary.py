@@ -1,7 +1,6 @@
 import base64
 import io
 
-from dateutil.relativedelta import relativedelta
 from markupsafe import Markup, escape
 
 from odoo import _, fields, models
@@ -255,8 +254,7 @@ class SaleReconciliationPeriod(models.Model):
         receivable, overdue = self.env.execute_query(
             SQL(RECEIVABLES_AT, company_id=company.id, date=self.date_to)
         )[0]
-        start = fields.Datetime.to_datetime(self.date_from)
-        end = fields.Datetime.to_datetime(self.date_to + relativedelta(days=1))
+        start, end = self._get_datetime_bounds()
         return {
             "summary_revenue": invoices[1] + refunds[1],
             "summary_taxes": invoices[2] + refunds[2],

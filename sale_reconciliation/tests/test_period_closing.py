@@ -3,11 +3,12 @@ from ast import literal_eval
 from datetime import datetime, timedelta
 
 import openpyxl
+from freezegun import freeze_time
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.sql_db import db_connect
-from odoo.tests import Form, tagged
+from odoo.tests import Form, new_test_user, tagged
 
 from odoo.addons.sale_reconciliation.models.sale_reconciliation_period import (
     CLOSING_LOCK_KEY,
@@ -231,16 +232,14 @@ class TestPeriodClosing(StatementCommon):
         self.assertEqual(invoice.state, "draft")
 
     def test_orders_of_a_closed_period_are_protected(self):
-        order = self.create_order([(self.product_ordered, 2)], confirm=False)
-        order.date_order = datetime(2025, 1, 15, 12, 0)
+        quotation = self.create_order([(self.product_ordered, 2)], confirm=False)
+        quotation.date_order = datetime(2025, 1, 15, 12, 0)
         confirmed = self.create_order([(self.product_ordered, 1)])
         confirmed.date_order = datetime(2025, 1, 16, 12, 0)
         self.january.action_close(acknowledged_warnings=["quotations"])
         with self.assertRaises(UserError) as caught:
-            order.action_confirm()
-        self.assertIn("2025-01", str(caught.exception))
-        with self.assertRaises(UserError):
             confirmed._action_cancel()
+        self.assertIn("2025-01", str(caught.exception))
         with self.assertRaises(UserError):
             confirmed.write(
                 {
@@ -253,8 +252,173 @@ class TestPeriodClosing(StatementCommon):
             )
         with self.assertRaises(UserError):
             confirmed.order_line.price_unit = 1.0
-        self.assertEqual(order.state, "draft")
         self.assertEqual(confirmed.state, "sale")
+        self.assertEqual(confirmed.amount_untaxed, 50.0)
+
+    def test_quotations_dated_in_a_closed_month_can_be_confirmed_and_cancelled(self):
+        to_confirm, to_cancel = (
+            self.create_order([(self.product_ordered, 1)], confirm=False)
+            for _i in range(2)
+        )
+        confirmed = self.create_order([(self.product_ordered, 1)])
+        orders = to_confirm + to_cancel + confirmed
+        orders.write({"user_id": self.salesperson.id})
+        orders.date_order = datetime(2025, 1, 15, 12, 0)
+        self.january.action_close(acknowledged_warnings=["quotations"])
+
+        # Odoo dates the order when it is confirmed: it is not a January sale.
+        to_confirm.with_user(self.salesperson).action_confirm()
+        self.assertEqual(to_confirm.state, "sale")
+        self.assertGreater(to_confirm.date_order, datetime(2025, 2, 1))
+        to_cancel.with_user(self.salesperson)._action_cancel()
+        self.assertEqual(to_cancel.state, "cancel")
+        # A January sale stays as closed.
+        with self.assertRaises(UserError) as caught:
+            confirmed.with_user(self.salesperson)._action_cancel()
+        self.assertIn("2025-01", str(caught.exception))
+        self.assertEqual(confirmed.state, "sale")
+
+    def test_confirmed_order_cannot_move_into_a_closed_month(self):
+        order = self.create_order([(self.product_ordered, 1)])
+        order.user_id = self.salesperson
+        order.date_order = datetime(2025, 2, 10, 12, 0)
+        self.january.action_close()
+        with self.assertRaises(UserError) as caught:
+            order.with_user(self.salesperson).date_order = datetime(2025, 1, 10)
+        self.assertIn("2025-01", str(caught.exception))
+        self.assertEqual(order.date_order, datetime(2025, 2, 10, 12, 0))
+
+    def test_reopen_refuses_while_the_lock_date_is_past_the_month(self):
+        self.january.action_close()
+        # Accounting locks sales up to March meanwhile.
+        self.env.company.sale_lock_date = fields.Date.to_date("2025-03-31")
+        with self.assertRaises(UserError) as caught:
+            self.january.action_reopen("Late credit note")
+        self.assertIn("2025-03-31", str(caught.exception))
+        self.assertEqual(self.january.state, "closed")
+        self.assertEqual(
+            self.env.company.sale_lock_date, fields.Date.to_date("2025-03-31")
+        )
+
+    def test_reopen_puts_back_the_lock_date_from_before_the_closing(self):
+        self.env.company.sale_lock_date = fields.Date.to_date("2024-12-15")
+        self.january.action_close()
+        self.assertRecordValues(
+            self.january,
+            [
+                {
+                    "sale_lock_date_before": fields.Date.to_date("2024-12-15"),
+                    "sale_lock_date_set": self.january.date_to,
+                }
+            ],
+        )
+        self.assertEqual(self.env.company.sale_lock_date, self.january.date_to)
+        self.january.action_reopen("Late credit note")
+        self.assertEqual(self.january.state, "open")
+        self.assertEqual(
+            self.env.company.sale_lock_date, fields.Date.to_date("2024-12-15")
+        )
+
+    def test_reopen_leaves_a_lock_date_the_closing_did_not_set(self):
+        # Accounting locked January before the sales closing did.
+        self.env.company.sale_lock_date = self.january.date_to
+        self.january.action_close()
+        self.assertFalse(self.january.sale_lock_date_set)
+        self.january.action_reopen("Late credit note")
+        self.assertEqual(self.january.state, "open")
+        self.assertEqual(self.env.company.sale_lock_date, self.january.date_to)
+
+        # Lowered by accounting after the closing: left as accounting set it.
+        self.january.action_close()
+        self.env.company.sale_lock_date = fields.Date.to_date("2025-01-10")
+        self.january.action_reopen("Audit")
+        self.assertEqual(
+            self.env.company.sale_lock_date, fields.Date.to_date("2025-01-10")
+        )
+
+    def test_only_accounting_administrators_move_the_lock_date(self):
+        manager = new_test_user(
+            self.env,
+            login="period_manager_not_accountant",
+            groups="sale_reconciliation.group_reconciliation_manager,"
+            "sales_team.group_sale_salesman_all_leads,"
+            "account.group_account_invoice",
+        )
+        with self.assertRaises(AccessError) as caught:
+            self.january.with_user(manager).action_close()
+        self.assertIn("lock date", str(caught.exception))
+        self.assertEqual(self.january.state, "open")
+        self.assertFalse(self.env.company.sale_lock_date)
+        wizard = (
+            self.env["sale.reconciliation.period.close"]
+            .with_user(manager)
+            .create({"period_id": self.january.id})
+        )
+        with self.assertRaises(AccessError):
+            wizard.action_close()
+        self.assertEqual(self.january.state, "open")
+
+        self.january.with_user(self.other_manager).action_close()
+        with self.assertRaises(AccessError):
+            self.january.with_user(manager).action_reopen("Late credit note")
+        self.assertEqual(self.january.state, "closed")
+        self.assertEqual(self.env.company.sale_lock_date, self.january.date_to)
+        self.january.with_user(self.other_manager).action_reopen("Late credit note")
+        self.assertEqual(self.january.state, "open")
+        self.assertFalse(self.env.company.sale_lock_date)
+
+    def test_closing_fields_change_only_by_closing_and_reopening(self):
+        manager = self.other_manager
+        for values in (
+            {"state": "closed"},
+            {"sale_lock_date_set": "2025-01-31"},
+            {"sale_lock_date_before": "2024-12-31"},
+            {"closed_by": manager.id},
+        ):
+            with self.assertRaises(UserError):
+                self.january.with_user(manager).write(values)
+        self.assertRecordValues(
+            self.january,
+            [
+                {
+                    "state": "open",
+                    "sale_lock_date_set": False,
+                    "sale_lock_date_before": False,
+                    "closed_by": False,
+                }
+            ],
+        )
+        count = self.Period.search_count([])
+        with self.assertRaises(UserError):
+            self.Period.with_user(manager).create(
+                {
+                    "name": "2024-12",
+                    "date_from": "2024-12-01",
+                    "date_to": "2024-12-31",
+                    "state": "closed",
+                }
+            )
+        self.assertEqual(self.Period.search_count([]), count)
+        self.january.action_close()
+        with self.assertRaises(UserError):
+            self.january.with_user(manager).write({"sale_lock_date_set": False})
+        self.january.with_user(manager).name = "January 2025"
+        self.assertEqual(self.january.sale_lock_date_set, self.january.date_to)
+
+    def test_no_month_is_locked_without_its_period(self):
+        self.february.unlink()
+        self.january.action_close()
+        with self.assertRaises(UserError) as caught:
+            self.march.action_close()
+        self.assertIn("2025-02", str(caught.exception))
+        self.assertEqual(self.march.state, "open")
+        self.assertEqual(self.env.company.sale_lock_date, self.january.date_to)
+
+        self.Period.create(
+            {"name": "2025-02", "date_from": "2025-02-01", "date_to": "2025-02-28"}
+        ).action_close()
+        self.march.action_close()
+        self.assertEqual(self.march.state, "closed")
 
     def test_statements_of_a_closed_period_are_protected(self):
         self.invoice_at("2025-01-10", 100.0)
@@ -432,3 +596,70 @@ class TestPeriodClosingConcurrency(StatementCommon):
         period.action_close()
         self.assertEqual(period.state, "closed")
         self.assertEqual(company.sale_lock_date, period.date_to)
+
+
+@tagged("post_install", "-at_install")
+class TestPeriodTimeZone(StatementCommon):
+    """Months are the company's months (its address's time zone, here UTC+8),
+    whoever is editing: the editing user is in UTC-10."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company.partner_id.tz = "Asia/Shanghai"
+        cls.salesperson.tz = "Pacific/Honolulu"
+        cls.january, cls.february = (
+            cls.env["sale.reconciliation.period"]
+            ._create_months(2025)
+            .sorted("date_from")[:2]
+        )
+
+    def order_at(self, date_order, confirm=True):
+        order = self.create_order([(self.product_ordered, 1)], confirm=confirm)
+        order.write({"user_id": self.salesperson.id, "date_order": date_order})
+        return order
+
+    def test_checklist_summary_and_protection_follow_the_company_time_zone(self):
+        # 1 January 02:00 in Shanghai, 31 December in UTC and Honolulu.
+        new_year = datetime(2024, 12, 31, 18, 0)
+        # 1 February 04:00 in Shanghai, 31 January in UTC and Honolulu.
+        february = datetime(2025, 1, 31, 20, 0)
+        self.order_at(new_year, confirm=False)
+        self.order_at(new_year, confirm=False)
+        january_orders = self.order_at(new_year) + self.order_at(new_year)
+        february_order = self.order_at(february)
+        self.order_at(february, confirm=False)
+
+        checklist = {
+            item["code"]: item["count"]
+            for item in self.january._get_closing_checklist()
+        }
+        self.assertEqual(checklist["quotations"], 2)
+        self.january.action_close(acknowledged_warnings=["quotations"])
+        self.assertEqual(self.january.summary_order_count, 2)
+
+        with self.assertRaises(UserError):
+            january_orders[0].with_user(self.salesperson).order_line.price_unit = 1.0
+        with self.assertRaises(UserError):
+            january_orders[1].with_user(self.salesperson)._action_cancel()
+        february_order.with_user(self.salesperson).order_line.price_unit = 60.0
+        self.assertEqual(february_order.amount_untaxed, 60.0)
+        february_order.with_user(self.salesperson)._action_cancel()
+        self.assertEqual(february_order.state, "cancel")
+
+    def test_month_is_over_when_it_is_over_for_the_company(self):
+        manager = self.other_manager
+        # 31 January 23:00 in Shanghai, already 1 February for a user in
+        # Kiribati: January is not over.
+        with freeze_time("2025-01-31 15:00:00"), self.assertRaises(UserError) as caught:
+            self.january.with_user(manager).with_context(
+                tz="Pacific/Kiritimati"
+            ).action_close()
+        self.assertIn("not over", str(caught.exception))
+        self.assertEqual(self.january.state, "open")
+        # 1 February 10:00 in Shanghai, still 31 January in Honolulu.
+        with freeze_time("2025-02-01 02:00:00"):
+            self.january.with_user(manager).with_context(
+                tz="Pacific/Honolulu"
+            ).action_close()
+        self.assertEqual(self.january.state, "closed")
