@@ -42,8 +42,12 @@ class SaleReconciliationStatementLine(models.Model):
             ("invoice", "Invoice"),
             ("credit_note", "Credit Note"),
             ("payment", "Payment"),
+            ("settlement", "Settled in Another Currency"),
             ("other", "Other"),
         ],
+        help="Settled in Another Currency: what a match with a document in "
+        "another currency (an invoice in EUR paid in USD, say) took off an "
+        "item of this statement.",
     )
     name = fields.Char(string="Number")
     reference = fields.Char(help="The customer's reference or the payment memo.")
