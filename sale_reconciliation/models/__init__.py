@@ -15,6 +15,7 @@ from . import sale_reconciliation_period_summary
 from . import sale_reconciliation_receivable_kpi
 from . import sale_reconciliation_statement
 from . import sale_reconciliation_statement_fill
+from . import sale_reconciliation_statement_aging
 from . import sale_reconciliation_statement_generation
 from . import sale_reconciliation_statement_line
 from . import sale_reconciliation_statement_mail

@@ -1,5 +1,6 @@
 """Customer statements: their lines and totals, read from the ledger."""
 
+import json
 import logging
 
 from odoo import _, models
@@ -8,6 +9,7 @@ from odoo.tools import SQL
 
 from .sale_reconciliation_statement_ledger import (
     DROP_OPEN_ITEMS,
+    INSERT_AGING,
     INSERT_DETAIL_LINES,
     INSERT_ENTRY_LINES,
     LEDGER_TOTALS,
@@ -51,10 +53,12 @@ class SaleReconciliationStatement(models.Model):
         self.env["sale.order.line"].flush_model(["qty_delivered", "order_id"])
         self.env["sale.reconciliation.statement"].flush_model()
         self.env["sale.reconciliation.statement.line"].flush_model()
+        self.env["sale.reconciliation.statement.aging"].flush_model()
 
     def _read_ledger_totals(self):
-        """{statement id: opening, debit, credit, entries, items} as the ledger
-        has them now."""
+        """{statement id: opening, debit, credit, entries, items, overdue} as
+        the ledger has them now (entries: its journal items and settlements in
+        another currency in the period)."""
         if not self.ids:
             return {}
         self._flush_ledger()
@@ -77,19 +81,65 @@ class SaleReconciliationStatement(models.Model):
         execute(SQL(DROP_OPEN_ITEMS))
         for step in OPEN_ITEMS_STEPS:
             execute(ledger_sql(step, **params))
-        execute(
-            SQL(
-                "DELETE FROM sale_reconciliation_statement_line "
-                "WHERE statement_id = ANY(%s)",
-                self.ids,
+        for table in (
+            "sale_reconciliation_statement_line",
+            "sale_reconciliation_statement_aging",
+        ):
+            execute(
+                SQL(
+                    "DELETE FROM %s WHERE statement_id = ANY(%s)",
+                    SQL.identifier(table),
+                    self.ids,
+                )
             )
-        )
         execute(ledger_sql(INSERT_ENTRY_LINES, **params))
         execute(ledger_sql(INSERT_DETAIL_LINES, **params))
+        execute(ledger_sql(INSERT_AGING, **params, **self._get_aging_policies()))
         items = dict(execute(ledger_sql(UPDATE_TOTALS, **params)))
         execute(SQL(DROP_OPEN_ITEMS))
         # The rows were written behind the ORM's back: forget what it cached.
         self.env["sale.reconciliation.statement.line"].invalidate_model()
+        self.env["sale.reconciliation.statement.aging"].invalidate_model()
         self.invalidate_recordset()
         self.env.add_to_compute(self._fields["entry_count"], self)
         return items
+
+    def _get_aging_policies(self):
+        """The aging buckets of the statements' companies as they are now, for
+        ``INSERT_AGING``: the Aged Receivables report's buckets (bounds, basis,
+        labels in every installed language), frozen with the statements.
+
+        :return: {"policies": json, "buckets": json}
+        """
+        Aging = self.env["sale.reconciliation.aging"]
+        langs = {code for code, _name in self.env["res.lang"].get_installed()}
+        langs.add("en_US")
+        policies, buckets = [], []
+        for company in self.company_id:
+            limits = company._get_aging_limits()
+            basis = company.aging_basis
+            policies.append(
+                {
+                    "company_id": company.id,
+                    "basis": basis,
+                    "thresholds": Aging._get_bucket_thresholds(limits, basis),
+                }
+            )
+            labels = {
+                lang: Aging.with_context(lang=lang)._get_bucket_values(limits, basis)
+                for lang in sorted(langs)
+            }
+            for bucket in labels["en_US"]:
+                buckets.append(
+                    {
+                        "company_id": company.id,
+                        "sequence": bucket["sequence"],
+                        "name": {
+                            lang: values[bucket["sequence"]]["name"]
+                            for lang, values in labels.items()
+                        },
+                        "day_from": bucket["day_from"],
+                        "day_to": bucket["day_to"],
+                    }
+                )
+        return {"policies": json.dumps(policies), "buckets": json.dumps(buckets)}

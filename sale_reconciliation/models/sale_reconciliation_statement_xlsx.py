@@ -62,6 +62,7 @@ class SaleReconciliationStatement(models.Model):
             + ["amount_residual", "product_id", "quantity", "qty_delivered"]
             + ["price_unit", "price_subtotal"]
         )
+        self.aging_ids.fetch(["name", "amount"])
         for statement in self:
             digits = statement.currency_id.decimal_places
             if digits not in money_formats:
@@ -176,3 +177,35 @@ class SaleReconciliationStatement(models.Model):
             money_total,
             self.closing_balance,
         )
+        self._write_xlsx_aging(sheet, row + 3, styles, money_styles)
+
+    def _write_xlsx_aging(self, sheet, row, styles, money_styles):
+        """What is open at the period's end, by age (the statement's aging
+        buckets), its total (the closing balance) and what is overdue."""
+        self.ensure_one()
+        money, money_total = money_styles
+        sheet.write(
+            row,
+            1,
+            _("Open items at %(date)s", date=fields.Date.to_string(self.date_to)),
+            styles["label"],
+        )
+        first_row = row + 1
+        for bucket in self.aging_ids:
+            row += 1
+            sheet.write(row, 1, bucket.name)
+            sheet.write_number(row, 9, bucket.amount, money)
+        row += 1
+        sheet.write(row, 1, _("Total open"), styles["total"])
+        if self.aging_ids:
+            sheet.write_formula(
+                row,
+                9,
+                f"=SUM({cell(first_row, 9)}:{cell(row - 1, 9)})",
+                money_total,
+                sum(self.aging_ids.mapped("amount")),
+            )
+        else:
+            sheet.write_number(row, 9, 0.0, money_total)
+        sheet.write(row + 1, 1, _("Overdue"), styles["label"])
+        sheet.write_number(row + 1, 9, self.overdue_amount, money)

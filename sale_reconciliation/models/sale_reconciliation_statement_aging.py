@@ -1,0 +1,71 @@
+"""Customer statements: what is open at their end, per aging bucket.
+
+The buckets are the company's aging buckets (``aging_bucket_limits``,
+``aging_basis``) when the statement is read from the ledger, labelled as the
+Aged Receivables report labels them: a statement in the company currency ages
+its items as that report does for the same customer and date. They are
+written with the statement's lines (``_fill_from_ledger``) and frozen with
+them: a later change of the company's buckets leaves a confirmed statement as
+it was sent.
+"""
+
+from odoo import api, fields, models
+
+
+class SaleReconciliationStatement(models.Model):
+    _inherit = "sale.reconciliation.statement"
+
+    aging_ids = fields.One2many(
+        "sale.reconciliation.statement.aging",
+        "statement_id",
+        string="Aging",
+        readonly=True,
+        copy=False,
+        help="What is open at the end of the period, by age, in the company's "
+        "aging buckets of when the statement was prepared.",
+    )
+
+
+class SaleReconciliationStatementAging(models.Model):
+    _name = "sale.reconciliation.statement.aging"
+    _description = "Customer Statement Aging Bucket"
+    _order = "statement_id, sequence, id"
+    _check_company_auto = True
+
+    statement_id = fields.Many2one(
+        "sale.reconciliation.statement",
+        required=True,
+        index=True,
+        ondelete="cascade",
+    )
+    company_id = fields.Many2one(
+        related="statement_id.company_id", store=True, index=True
+    )
+    currency_id = fields.Many2one(related="statement_id.currency_id")
+    sequence = fields.Integer()
+    name = fields.Char(string="Age", required=True, translate=True)
+    day_from = fields.Integer(help="First day of the bucket.")
+    day_to = fields.Integer(help="Last day of the bucket; 0 for the oldest.")
+    amount = fields.Monetary(
+        string="Open Amount",
+        help="What is open at the end of the period in this bucket.",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env["sale.reconciliation.statement"].browse(
+            [vals["statement_id"] for vals in vals_list if vals.get("statement_id")]
+        )._check_lines_editable()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self.statement_id._check_lines_editable()
+        if "statement_id" in vals:
+            self.env["sale.reconciliation.statement"].browse(
+                vals["statement_id"]
+            )._check_lines_editable()
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_frozen(self):
+        self.statement_id._check_lines_editable()
