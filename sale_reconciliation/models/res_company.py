@@ -256,3 +256,11 @@ class ResCompany(models.Model):
             )
             if self[f"closing_{code}_blocking"]
         }
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # EXTENDS base: a new company gets its statement and seal sequences
+        # now, not from two first statements made at once.
+        companies = super().create(vals_list)
+        self.env["sale.reconciliation.statement"]._create_statement_sequences(companies)
+        return companies

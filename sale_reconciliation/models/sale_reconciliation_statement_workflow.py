@@ -220,7 +220,9 @@ class SaleReconciliationStatement(models.Model):
                     )
                 )
             for line in lines:
-                line._write_workflow({"dispute_comment": comments[line.id]})
+                # sudo: statement lines are read-only for every user; the
+                # customer's comments come with the dispute, checked above.
+                line.sudo()._write_workflow({"dispute_comment": comments[line.id]})
         self._write_workflow(
             {
                 "state": "disputed",

@@ -15,3 +15,4 @@ from . import test_receivables_kpi
 from . import test_statement_translations
 from . import test_settings
 from . import test_sale_order_controls
+from . import test_statement_integrity

@@ -25,9 +25,9 @@ statement   write     yes      -        yes      -       -         -         -
 statement   create    yes      -        yes      -       -         -         -
 statement   unlink    yes      -        yes      -       -         -         -
 line        read      yes      -        yes      -       yes       -         -
-line        write     -        -        yes      -       -         -         -
-line        create    -        -        yes      -       -         -         -
-line        unlink    -        -        yes      -       -         -         -
+line        write     -        -        -        -       -         -         -
+line        create    -        -        -        -       -         -         -
+line        unlink    -        -        -        -       -         -         -
 period      read      yes      yes      yes      yes     -         -         -
 period      write     -        -        yes      -       -         -         -
 period      create    -        -        yes      -       -         -         -

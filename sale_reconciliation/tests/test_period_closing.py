@@ -426,9 +426,17 @@ class TestPeriodClosing(StatementCommon):
         self.january.action_close(acknowledged_warnings=["statements"])
         with self.assertRaises(UserError):
             self.make_statement("2024-12-01", "2025-01-31")
+        # Closing froze the draft's dates and lines: they are not read again,
+        # but the statement still goes on to the customer as it stands.
         with self.assertRaises(UserError):
-            statement.action_confirm()
-        self.assertEqual(statement.state, "draft")
+            statement.action_refresh()
+        with self.assertRaises(UserError):
+            statement.write({"date_to": "2025-01-30"})
+        statement.action_confirm()
+        self.assertRecordValues(
+            statement,
+            [{"state": "confirmed", "closing_balance": 100.0, "entry_count": 1}],
+        )
         checklist = {
             item["code"]: item for item in self.february._get_closing_checklist()
         }

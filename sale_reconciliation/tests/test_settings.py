@@ -55,6 +55,19 @@ class TestSettings(TransactionCase):
         ).execute()
         self.assertFalse(self.cron.active)
 
+    def test_monthly_statements_turn_their_scheduled_action_on_and_off(self):
+        cron = self.env.ref("sale_reconciliation.ir_cron_generate_statements")
+        self.assertFalse(cron.active, "off after installation")
+        self.env["res.config.settings"].create(
+            {"statement_auto_generate": True}
+        ).execute()
+        self.assertTrue(self.company.statement_auto_generate)
+        self.assertTrue(cron.active)
+        self.env["res.config.settings"].create(
+            {"statement_auto_generate": False}
+        ).execute()
+        self.assertFalse(cron.active)
+
     def test_one_section_every_setting_explained(self):
         arch = etree.fromstring(
             self.env["res.config.settings"].get_view(view_type="form")["arch"]
