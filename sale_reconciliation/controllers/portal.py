@@ -168,6 +168,8 @@ class StatementPortal(CustomerPortal):
             statement_sudo = self._check_statement_access(statement_id, access_token)
         except (AccessError, MissingError):
             return {"error": _("This statement is not available to you.")}
+        if request.env.user._is_internal():
+            return {"error": self._get_internal_user_message()}
         name = (name or "").strip()
         if not name:
             return {"error": _("Type your name to confirm the statement.")}
@@ -203,6 +205,10 @@ class StatementPortal(CustomerPortal):
         )
         if refusal:
             return refusal
+        if request.env.user._is_internal():
+            return self._render_refusal(
+                self._get_internal_user_message(), 403, statement_sudo
+            )
         if statement_sudo.state != "sent":
             return self._render_refusal(
                 self._get_answered_message(statement_sudo), 409, statement_sudo
@@ -277,6 +283,13 @@ class StatementPortal(CustomerPortal):
         )
         return request.render(
             "sale_reconciliation.portal_statement_refused", values, status=status
+        )
+
+    def _get_internal_user_message(self):
+        return _(
+            "Only the customer answers here. To record an answer the customer "
+            "gave you, open the statement in the back office (reconciliation "
+            "managers)."
         )
 
     def _get_answered_message(self, statement_sudo):

@@ -7,6 +7,11 @@ from odoo.tools import format_amount
 from .sale_reconciliation_credit_profile import CREDIT_RATINGS
 
 CREDIT_MANAGER_GROUP = "sale_reconciliation.group_credit_manager"
+# Who may move a customer from one salesperson to another.
+SALESPERSON_MANAGER_GROUPS = (
+    "sales_team.group_sale_manager",
+    "sale_reconciliation.group_reconciliation_manager",
+)
 
 # Partner fields only credit managers change; each change is logged in the
 # customer's chatter, with the company it applies to.
@@ -194,6 +199,8 @@ class ResPartner(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        if "user_id" in vals:
+            self._check_salesperson_change(vals["user_id"])
         changed = [
             fname
             for fname in CREDIT_TERMS_FIELDS + ("use_partner_credit_limit",)
@@ -238,6 +245,27 @@ class ResPartner(models.Model):
     # -------------------------------------------------------------------------
     # HELPERS
     # -------------------------------------------------------------------------
+
+    def _check_salesperson_change(self, new_user_id):
+        """A customer's salesperson sees its statements and reconciliation:
+        only managers move a customer from one salesperson to another; a
+        salesperson takes customers that have none, or gives away their own."""
+        if self.env.su or any(
+            self.env.user.has_group(group) for group in SALESPERSON_MANAGER_GROUPS
+        ):
+            return
+        for partner in self:
+            current = partner.user_id
+            if current and current != self.env.user and current.id != new_user_id:
+                raise AccessError(
+                    _(
+                        "%(customer)s is %(salesperson)s's customer: only a sales "
+                        "or reconciliation manager can give it another "
+                        "salesperson.",
+                        customer=partner.display_name,
+                        salesperson=current.name,
+                    )
+                )
 
     def _check_credit_manager(self):
         if self.env.su or self.env.user.has_group(CREDIT_MANAGER_GROUP):

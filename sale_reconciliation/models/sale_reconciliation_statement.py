@@ -46,6 +46,7 @@ WORKFLOW_FIELDS = {
     "content_hash",
     "seal_number",
     "revised_from_id",
+    "access_token",
 }
 # What the statement is about: fixed once it leaves draft.
 SCOPE_FIELDS = {
@@ -183,7 +184,9 @@ class SaleReconciliationStatement(models.Model):
     )
     signature = fields.Image(
         copy=False,
-        attachment=True,
+        # In the statement's own row, so that only the statement's write(),
+        # never an attachment's, changes it.
+        attachment=False,
         max_width=1024,
         max_height=1024,
         help="The signature the customer drew, or generated from their name, "
@@ -600,6 +603,13 @@ class SaleReconciliationStatement(models.Model):
                     )
                 )
 
+    def _portal_ensure_token(self):
+        # EXTENDS portal: the token lets a customer answer; only Odoo makes it.
+        return super(
+            SaleReconciliationStatement,
+            self.with_context(**{WORKFLOW_KEY: WORKFLOW_TOKEN}),
+        )._portal_ensure_token()
+
     def _write_workflow(self, vals):
         """Write workflow fields: for the action methods and the ledger fill."""
         return self.with_context(**{WORKFLOW_KEY: WORKFLOW_TOKEN}).write(vals)
@@ -678,3 +688,14 @@ class SaleReconciliationStatement(models.Model):
                         company=company.name,
                     )
                 )
+            # The lock ends with the transaction that made statements, but a
+            # transaction begun before that one committed cannot see them.
+            # Updating the company's statement sequence row makes PostgreSQL
+            # refuse it (a serialization failure, which Odoo retries with a
+            # fresh view) instead of letting it make overlapping statements.
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE ir_sequence SET number_next = number_next WHERE id = %s",
+                    self._get_statement_sequence(company).id,
+                )
+            )

@@ -2,6 +2,7 @@
 
 import logging
 
+import psycopg2
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
@@ -172,7 +173,9 @@ class SaleReconciliationStatement(models.Model):
                     self.with_company(company)._generate_and_send_monthly(
                         company, date_from, date_to
                     )
-            except (UserError, ValidationError):
+            except (UserError, ValidationError, psycopg2.Error):
+                # psycopg2: another transaction made statements of this company
+                # and month meanwhile; they are its, not to be made again.
                 _logger.exception(
                     "Monthly statements of %s for %s to %s not generated",
                     company.name,

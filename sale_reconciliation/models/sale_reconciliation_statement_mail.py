@@ -4,6 +4,8 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
 
+from .reconciliation_access import MANAGER_GROUP
+
 
 class SaleReconciliationStatement(models.Model):
     _inherit = "sale.reconciliation.statement"
@@ -14,7 +16,12 @@ class SaleReconciliationStatement(models.Model):
 
     @api.returns("mail.message", lambda value: value.id)
     def message_post(self, **kwargs):
-        if self.env.context.get("mark_statement_as_sent"):
+        # The composer opened by Send by Email asks to mark the statement sent
+        # with a context key. Any client can set it, and Odoo's chatter posts
+        # as superuser: it counts only for a user who may send statements.
+        if self.env.context.get("mark_statement_as_sent") and self.env.user.has_group(
+            MANAGER_GROUP
+        ):
             self.filtered(lambda s: s.state == "confirmed")._mark_sent()
         return super().message_post(**kwargs)
 

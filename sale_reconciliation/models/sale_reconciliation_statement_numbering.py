@@ -19,7 +19,7 @@ class SaleReconciliationStatement(models.Model):
         """Number the new statements from their company's sequence."""
         to_number = {}
         for vals in vals_list:
-            if vals.get("name", "/") == "/":
+            if not vals.get("name") or vals["name"] == "/":
                 company_id = vals.get("company_id") or self.env.company.id
                 to_number.setdefault(company_id, []).append(vals)
         for company_id, company_vals in to_number.items():

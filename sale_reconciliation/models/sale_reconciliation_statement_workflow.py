@@ -156,8 +156,18 @@ class SaleReconciliationStatement(models.Model):
         check_reconciliation_manager(self.env, _("reset statements to draft"))
         self._check_state({"confirmed", "cancel"}, _("reset it to draft"))
         self._check_period_open()
+        # A new round: nothing of the previous one's answer stays.
         self._write_workflow(
-            {"state": "draft", "confirmed_by_id": False, "confirmed_date": False}
+            {
+                "state": "draft",
+                "confirmed_by_id": False,
+                "confirmed_date": False,
+                "sent_date": False,
+                "dispute_reason": False,
+                "disputed_date": False,
+                "answer_channel": False,
+                "answer_recorded_by_id": False,
+            }
         )
         self._fill_from_ledger()
         return True
@@ -250,9 +260,12 @@ class SaleReconciliationStatement(models.Model):
             for statement in closed:
                 ledger = totals[statement.id]
                 closing = ledger["opening"] + ledger["debit"] - ledger["credit"]
+                currency = statement.currency_id
                 if (
-                    statement.currency_id.compare_amounts(
-                        closing, statement.closing_balance
+                    currency.compare_amounts(closing, statement.closing_balance)
+                    or currency.compare_amounts(ledger["debit"], statement.total_debit)
+                    or currency.compare_amounts(
+                        ledger["credit"], statement.total_credit
                     )
                     or ledger["entries"] != statement.entry_count
                 ):

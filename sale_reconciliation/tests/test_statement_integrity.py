@@ -5,6 +5,7 @@ from datetime import date
 
 from freezegun import freeze_time
 from psycopg2 import IntegrityError
+from psycopg2.errors import SerializationFailure
 
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import AccessError, UserError
@@ -12,6 +13,12 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import StatementCommon
+
+# A 1x1 white PNG, as the portal's signature pad sends it.
+SIGNATURE = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4//8/AAX+Av4N70a4"
+    "AAAAAElFTkSuQmCC"
+)
 
 WATCHED_FIELDS = [
     "name",
@@ -128,6 +135,74 @@ class TestStatementIntegrity(StatementCommon):
             with self.subTest(values=values), self.assertRaises(UserError):
                 self.march(**values)
         self.assertFalse(self.Statement.search([("partner_id", "=", self.customer.id)]))
+
+    def test_chatter_cannot_mark_a_statement_sent(self):
+        statement = self.march()
+        statement.with_user(self.other_manager).action_confirm()
+        # Odoo's chatter posts as superuser with the context the client sent.
+        for records in (
+            statement.with_user(self.salesperson),
+            statement.with_user(self.salesperson).sudo(),
+        ):
+            records.with_context(mark_statement_as_sent=True).message_post(
+                body="Just a note"
+            )
+        self.assertRecordValues(statement, [{"state": "confirmed", "sent_date": False}])
+
+    def test_odoo_makes_numbers_and_access_tokens(self):
+        statement = self.march(name="")
+        self.assertTrue(statement.name.startswith("ST/"))
+        for user in (self.salesperson, self.other_manager):
+            with self.subTest(user=user.login), self.assertRaises(UserError):
+                statement.with_user(user).write({"access_token": "known-to-me"})
+        self.sent(statement)
+        self.assertNotEqual(statement.access_token, "known-to-me")
+        self.assertTrue(statement.access_token)
+
+    def test_signature_changes_only_with_the_acceptance(self):
+        statement = self.sent(self.march())
+        statement.with_user(self.other_manager).action_accept(
+            "Li Wei", signature=SIGNATURE
+        )
+        self.assertTrue(statement.signature)
+        # Kept in the statement itself: no attachment to replace or delete.
+        self.assertFalse(
+            self.env["ir.attachment"]
+            .sudo()
+            .search(
+                [
+                    ("res_model", "=", statement._name),
+                    ("res_id", "=", statement.id),
+                    ("res_field", "=", "signature"),
+                ]
+            )
+        )
+        with self.assertRaises(UserError):
+            statement.with_user(self.other_manager).write({"signature": False})
+        self.assertTrue(statement._is_content_hash_valid())
+
+    def test_salesperson_cannot_take_another_salespersons_customer(self):
+        # Odoo gives new users Contact Creation: they may edit customers.
+        self.salesperson.groups_id |= self.env.ref("base.group_partner_manager")
+        with self.assertRaises(AccessError):
+            self.other_customer.with_user(self.salesperson).write(
+                {"user_id": self.salesperson.id}
+            )
+        self.assertEqual(self.other_customer.user_id, self.other_salesperson)
+        # A customer without a salesperson can be taken, and an own one given.
+        newcomer = self.env["res.partner"].create(
+            {"name": "Walk-in Customer", "is_company": True}
+        )
+        newcomer.with_user(self.salesperson).write({"user_id": self.salesperson.id})
+        newcomer.with_user(self.salesperson).write(
+            {"user_id": self.other_salesperson.id}
+        )
+        self.assertEqual(newcomer.user_id, self.other_salesperson)
+        # Managers move customers between salespeople.
+        self.other_customer.with_user(self.other_manager).write(
+            {"user_id": self.salesperson.id}
+        )
+        self.assertEqual(self.other_customer.user_id, self.salesperson)
 
     # ------------------------------------------------------------------
     # 2. Answers recorded in the back office by managers, who are named
@@ -260,39 +335,56 @@ class TestStatementIntegrity(StatementCommon):
                 env["res.partner"].browse(partner_id).unlink()
 
     def _generate_concurrently(self, partner_id, company_id):
-        def generate(env):
+        def generate(env, date_from=date(2025, 3, 1)):
             return (
                 env["sale.reconciliation.statement"]
                 .with_company(company_id)
                 ._generate_statements(
-                    date(2025, 3, 1),
+                    date_from,
                     date(2025, 3, 31),
                     partners=env["res.partner"].browse(partner_id),
                     company=env["res.company"].browse(company_id),
                 )[0]
             )
 
-        with self.registry.cursor() as cr_a, self.registry.cursor() as cr_b:
-            env_a = api.Environment(cr_a, SUPERUSER_ID, {})
-            env_b = api.Environment(cr_b, SUPERUSER_ID, {})
-            # B's transaction starts first: its snapshot predates A's commit.
-            cr_b.execute("SELECT 1 FROM res_partner WHERE id = %s", [partner_id])
+        with (
+            self.registry.cursor() as cr_a,
+            self.registry.cursor() as cr_b,
+            self.registry.cursor() as cr_c,
+        ):
+            env_a, env_b, env_c = (
+                api.Environment(cr, SUPERUSER_ID, {}) for cr in (cr_a, cr_b, cr_c)
+            )
             made_by_a = generate(env_a)
             self.assertEqual(len(made_by_a), 1)
             # While A runs, B is told at once that statements are being made.
             with self.assertRaises(UserError):
                 generate(env_b)
             cr_b.rollback()
-            cr_b.execute("SELECT 1 FROM res_partner WHERE id = %s", [partner_id])
+            # B and C start before A commits: their view of the database
+            # predates A's statement.
+            for cr in (cr_b, cr_c):
+                cr.execute("SELECT 1 FROM res_partner WHERE id = %s", [partner_id])
             cr_a.commit()
-            # A committed after B's snapshot: B cannot see A's statement, and
-            # the database refuses B's copy of it.
-            with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
-                generate(env_b)
-            cr_b.rollback()
+            # PostgreSQL refuses B's copy of A's statement, and C's statement
+            # of overlapping dates (Odoo retries such a request with a fresh
+            # view of the database).
+            for env, date_from in (
+                (env_b, date(2025, 3, 1)),
+                (env_c, date(2025, 3, 16)),
+            ):
+                with self.subTest(date_from=date_from):
+                    with (
+                        mute_logger("odoo.sql_db"),
+                        self.assertRaises(SerializationFailure),
+                    ):
+                        generate(env, date_from)
+                    env.cr.rollback()
             # A later run sees A's statement and makes nothing.
             self.assertFalse(generate(env_b))
+            self.assertFalse(generate(env_c, date(2025, 3, 16)))
             cr_b.rollback()
+            cr_c.rollback()
         with self.registry.cursor() as cr:
             cr.execute(
                 "SELECT COUNT(*), COUNT(DISTINCT name) "

@@ -274,6 +274,19 @@ class TestStatementPortal(StatementCommon, HttpCase):
         self.assertIn("not available", result["error"])
         self.assertUnanswered(self.june)
 
+    def test_internal_users_do_not_answer_for_the_customer(self):
+        """The salesperson can open the customer's page, but not answer on
+        it: answers they are given are recorded in the back office, by a
+        manager, under the manager's name."""
+        self.salesperson.password = "statement_salesperson"
+        self.authenticate(self.salesperson.login, "statement_salesperson")
+        csrf = self.csrf_of(self.june)
+        result = self.accept(self.june, "Customer Boss", csrf)
+        self.assertIn("Only the customer answers here", result["error"])
+        response = self.dispute(self.june, {"reason": "We say 100"}, csrf)
+        self.assertEqual(response.status_code, 403)
+        self.assertUnanswered(self.june)
+
     def test_answering_twice_is_refused(self):
         self.authenticate(self.portal_x.login, self.portal_x.login)
         csrf = self.csrf_of(self.june)

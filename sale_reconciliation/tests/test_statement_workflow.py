@@ -214,7 +214,8 @@ class TestStatementWorkflow(StatementCommon):
             with self.subTest(action=action.__name__), self.assertRaises(AccessError):
                 action(*args)
         self.assertRecordValues(
-            statement, [{"state": "sent", "accepted_by": False, "dispute_reason": False}]
+            statement,
+            [{"state": "sent", "accepted_by": False, "dispute_reason": False}],
         )
         statement.with_user(self.other_manager).action_dispute("Our books say 780")
         self.assertRecordValues(

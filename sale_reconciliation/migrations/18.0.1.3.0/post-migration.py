@@ -77,6 +77,8 @@ def migrate(cr, version):
             rule.domain_force = domain
     # Periods closed before this version moved the sales lock date to their
     # end, and their reopening moved it back to the previous closed period.
+    # The last closed period of a company set the lock date only if it is
+    # still its end: otherwise accounting moved it, and reopening leaves it.
     cr.execute(
         """
         UPDATE sale_reconciliation_period p
@@ -87,10 +89,31 @@ def migrate(cr, version):
                     WHERE previous.company_id = p.company_id
                       AND previous.state = 'closed'
                       AND previous.date_to < p.date_from)
-         WHERE p.state = 'closed'
+          FROM res_company company
+         WHERE company.id = p.company_id
+           AND p.state = 'closed'
            AND p.sale_lock_date_set IS NULL
+           AND (company.sale_lock_date = p.date_to
+                OR EXISTS (
+                    SELECT 1 FROM sale_reconciliation_period later
+                     WHERE later.company_id = p.company_id
+                       AND later.state = 'closed'
+                       AND later.date_from > p.date_to))
         """
     )
+    # Signatures move from attachments into the statement's row, where only
+    # the statement's write() reaches them.
+    for attachment in env["ir.attachment"].search(
+        [
+            ("res_model", "=", "sale.reconciliation.statement"),
+            ("res_field", "=", "signature"),
+        ]
+    ):
+        cr.execute(
+            "UPDATE sale_reconciliation_statement SET signature = %s WHERE id = %s",
+            [attachment.datas, attachment.res_id],
+        )
+        attachment.unlink()
     Statement = env["sale.reconciliation.statement"]
     Statement._create_statement_sequences()
     accepted = Statement.search(
