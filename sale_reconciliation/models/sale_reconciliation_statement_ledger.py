@@ -45,7 +45,6 @@ ITEMS_SELECT = """
                 ELSE aml.amount_currency END AS amount,
            st.in_company_currency,
            st.currency_id,
-           st.exchange_journal_id,
            st.date_from,
            st.date_to
       FROM {stmt} st
@@ -63,51 +62,49 @@ ITEMS_SELECT = """
 
 # The partial reconciliations of the items {items} dated up to their
 # statement's end: what each took off its item, in the statement's currency,
-# and whether it settled the item outside the statement (a journal item in
-# another currency, or an exchange difference). document_move_id: the
-# document it was settled with; for an exchange difference, the document of
-# the match that made it (never the exchange difference entry itself).
+# and whether it settled the item outside the statement: with a journal item
+# in another currency (the partial stores both sides' currencies), or an
+# exchange difference (few lines: one hashed look-up, whatever the row
+# estimates of a batch just created).
 MATCHES_SELECT = """
-    SELECT sides.statement_id, sides.aml_id, sides.date, sides.amount,
-           other.currency_id != sides.currency_id
-               OR other.journal_id IS NOT DISTINCT FROM sides.exchange_journal_id
-               AS is_settlement,
-           CASE WHEN other.journal_id IS DISTINCT FROM sides.exchange_journal_id
-                THEN other.move_id
-                ELSE (SELECT origin_other.move_id
-                        FROM account_partial_reconcile origin
-                        JOIN account_move_line origin_other
-                          ON origin_other.id IN (origin.debit_move_id,
-                                                 origin.credit_move_id)
-                         AND origin_other.id != sides.aml_id
-                       WHERE origin.exchange_move_id = other.move_id
-                         AND sides.aml_id IN (origin.debit_move_id,
-                                              origin.credit_move_id)
-                       LIMIT 1)
-           END AS document_move_id
+    SELECT matched.*,
+           matched.is_exchange
+               OR matched.other_currency_id != matched.currency_id AS is_settlement
       FROM (
-          SELECT i.statement_id, i.aml_id, i.currency_id, i.exchange_journal_id,
+        SELECT sides.*,
+               sides.other_id IN (
+                   SELECT aml.id
+                     FROM account_move_line aml
+                    WHERE aml.journal_id IN (
+                              SELECT currency_exchange_journal_id FROM res_company
+                               WHERE currency_exchange_journal_id IS NOT NULL)
+               ) AS is_exchange
+          FROM (
+          SELECT i.statement_id, i.company_id, i.aml_id,
+                 i.move_id AS item_move_id, i.currency_id, i.date_from,
                  p.max_date AS date, p.credit_move_id AS other_id,
+                 p.credit_currency_id AS other_currency_id,
                  -CASE WHEN i.in_company_currency THEN p.amount
                        ELSE p.debit_amount_currency END AS amount
             FROM {items} i
             JOIN account_partial_reconcile p ON p.debit_move_id = i.aml_id
            WHERE p.max_date <= i.date_to
           UNION ALL
-          SELECT i.statement_id, i.aml_id, i.currency_id, i.exchange_journal_id,
-                 p.max_date, p.debit_move_id,
+          SELECT i.statement_id, i.company_id, i.aml_id, i.move_id,
+                 i.currency_id, i.date_from,
+                 p.max_date, p.debit_move_id, p.debit_currency_id,
                  CASE WHEN i.in_company_currency THEN p.amount
                       ELSE p.credit_amount_currency END
             FROM {items} i
             JOIN account_partial_reconcile p ON p.credit_move_id = i.aml_id
            WHERE p.max_date <= i.date_to
-      ) sides
-      JOIN account_move_line other ON other.id = sides.other_id
+          ) sides
+      ) matched
 """
 
 # The items {items} with what is still open of each at its statement's end
 # date (its amount less its matches {matches}), and how many days past due it
-# is then.
+# is then. For the analysed temporary tables of a batch: a hash join.
 OPEN_ITEMS_SELECT = """
     SELECT i.*,
            i.amount + COALESCE(m.amount, 0) AS residual,
@@ -120,18 +117,63 @@ OPEN_ITEMS_SELECT = """
       ) m ON m.statement_id = i.statement_id AND m.aml_id = i.aml_id
 """
 
+# The same for the one-query reading, where PostgreSQL cannot estimate the
+# rows of the items and may loop over them for each match: a sum over the
+# items and their matches together, linear whatever the estimates.
+OPEN_ITEMS_WINDOW_SELECT = """
+    SELECT u.statement_id, u.company_id, u.aml_id, u.move_id, u.date,
+           u.date_maturity, u.invoice_date, u.amount, u.in_company_currency,
+           u.currency_id, u.date_from, u.date_to, u.residual,
+           u.date_to - COALESCE(u.date_maturity, u.date) AS days_due
+      FROM (
+          SELECT all_rows.*,
+                 SUM(all_rows.amount) OVER (
+                     PARTITION BY all_rows.statement_id, all_rows.aml_id)
+                     AS residual
+            FROM (
+                SELECT i.statement_id, i.company_id, i.aml_id, i.move_id, i.date,
+                       i.date_maturity, i.invoice_date, i.amount,
+                       i.in_company_currency, i.currency_id, i.date_from,
+                       i.date_to, TRUE AS is_item
+                  FROM {items} i
+                UNION ALL
+                SELECT m.statement_id, NULL, m.aml_id, NULL, NULL, NULL, NULL,
+                       m.amount, NULL, NULL, NULL, NULL, FALSE
+                  FROM {matches} m
+            ) all_rows
+      ) u
+     WHERE u.is_item
+"""
+
 # The entries "settled in another currency" of the statements: per item and
 # day, what its matches {matches} outside the statement took off it, with the
-# documents in the other currency (never the exchange difference entries).
+# document it was settled with: the journal item's in the other currency, or
+# for an exchange difference the one of the match that made it (never the
+# exchange difference entry itself).
 SETTLEMENTS_SELECT = """
-    SELECT m.statement_id, i.company_id, m.aml_id, m.date,
-           i.move_id AS item_move_id, i.date_from,
+    SELECT m.statement_id, m.company_id, m.aml_id, m.date, m.item_move_id,
+           m.date_from,
            SUM(m.amount) AS amount,
-           MIN(m.document_move_id) AS move_id
+           MIN(CASE WHEN NOT m.is_exchange
+                    THEN (SELECT other.move_id FROM account_move_line other
+                           WHERE other.id = m.other_id)
+                    ELSE (SELECT origin_other.move_id
+                            FROM account_move_line exchange_line
+                            JOIN account_partial_reconcile origin
+                              ON origin.exchange_move_id = exchange_line.move_id
+                             AND m.aml_id IN (origin.debit_move_id,
+                                              origin.credit_move_id)
+                            JOIN account_move_line origin_other
+                              ON origin_other.id IN (origin.debit_move_id,
+                                                     origin.credit_move_id)
+                             AND origin_other.id != m.aml_id
+                           WHERE exchange_line.id = m.other_id
+                           LIMIT 1)
+               END) AS move_id
       FROM {matches} m
-      JOIN {items} i ON i.statement_id = m.statement_id AND i.aml_id = m.aml_id
      WHERE m.is_settlement
-     GROUP BY m.statement_id, i.company_id, m.aml_id, m.date, i.move_id, i.date_from
+     GROUP BY m.statement_id, m.company_id, m.aml_id, m.date, m.item_move_id,
+              m.date_from
     HAVING SUM(m.amount) != 0
 """
 
@@ -149,11 +191,11 @@ LEDGER_ITEMS = (
     + "), items AS ("
     + ITEMS_SELECT.format(stmt="stmt")
     + "), matches AS ("
-    + MATCHES_SELECT.format(items="items")
+    + MATCHES_SELECT.format(stmt="stmt", items="items")
     + "), open_items AS ("
-    + OPEN_ITEMS_SELECT.format(items="items", matches="matches")
+    + OPEN_ITEMS_WINDOW_SELECT.format(items="items", matches="matches")
     + "), settlements AS ("
-    + SETTLEMENTS_SELECT.format(items="items", matches="matches")
+    + SETTLEMENTS_SELECT.format(matches="matches")
     + "), entries AS ("
     + ENTRIES_SELECT.format(items="items", settlements="settlements")
     + ") "
@@ -447,8 +489,7 @@ STATEMENT_CANDIDATES = """
                aml.date,
                aml.currency_id = company.currency_id AS in_company_currency,
                CASE WHEN aml.currency_id = company.currency_id THEN aml.balance
-                    ELSE aml.amount_currency END AS amount,
-               company.currency_exchange_journal_id AS exchange_journal_id
+                    ELSE aml.amount_currency END AS amount
           FROM account_move_line aml
           JOIN res_company company ON company.id = aml.company_id
           JOIN res_partner partner ON partner.id = aml.partner_id
@@ -461,29 +502,37 @@ STATEMENT_CANDIDATES = """
            AND (%(partner_ids)s::int[] IS NULL
                 OR partner.commercial_partner_id = ANY(%(partner_ids)s::int[]))
     ),
+    exchange_lines AS (
+        SELECT aml.id
+          FROM account_move_line aml
+          JOIN res_company company
+            ON company.currency_exchange_journal_id = aml.journal_id
+         WHERE company.id = %(company_id)s
+    ),
     settlements AS (
         SELECT sides.partner_id, sides.currency_id, sides.date, sides.amount
           FROM (
-              SELECT i.partner_id, i.currency_id, i.exchange_journal_id,
-                     p.max_date AS date, p.credit_move_id AS other_id,
+              SELECT i.partner_id, i.currency_id, p.max_date AS date,
+                     p.credit_move_id AS other_id,
+                     p.credit_currency_id AS other_currency_id,
                      -CASE WHEN i.in_company_currency THEN p.amount
                            ELSE p.debit_amount_currency END AS amount
                 FROM items i
                 JOIN account_partial_reconcile p ON p.debit_move_id = i.id
                WHERE p.max_date <= %(date_to)s
               UNION ALL
-              SELECT i.partner_id, i.currency_id, i.exchange_journal_id,
-                     p.max_date, p.debit_move_id,
+              SELECT i.partner_id, i.currency_id, p.max_date, p.debit_move_id,
+                     p.debit_currency_id,
                      CASE WHEN i.in_company_currency THEN p.amount
                           ELSE p.credit_amount_currency END
                 FROM items i
                 JOIN account_partial_reconcile p ON p.credit_move_id = i.id
                WHERE p.max_date <= %(date_to)s
           ) sides
-          JOIN account_move_line other ON other.id = sides.other_id
+          LEFT JOIN exchange_lines ON exchange_lines.id = sides.other_id
          WHERE sides.amount != 0
-           AND (other.currency_id != sides.currency_id
-                OR other.journal_id IS NOT DISTINCT FROM sides.exchange_journal_id)
+           AND (sides.other_currency_id != sides.currency_id
+                OR exchange_lines.id IS NOT NULL)
     )
     SELECT partner_id,
            currency_id,
