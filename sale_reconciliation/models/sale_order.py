@@ -57,6 +57,18 @@ MOVE_LINE_PREFETCH_FIELDS = [
 ]
 
 
+# Order fields whose change changes the amounts of a sale, or its period.
+ORDER_AMOUNT_FIELDS = {
+    "order_line",
+    "currency_id",
+    "pricelist_id",
+    "date_order",
+    "amount_untaxed",
+    "amount_tax",
+    "amount_total",
+}
+
+
 ORDER_RECONCILIATION_STATES = [
     ("none", "Nothing to Reconcile"),
     ("open", "Open"),
@@ -277,10 +289,20 @@ class SaleOrder(models.Model):
         )
         return super()._action_cancel()
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        # EXTENDS sale: no sale is made in a closed period, created confirmed.
+        orders = super().create(vals_list)
+        orders.filtered(lambda order: order.state == "sale")._check_sales_period_open(
+            _("confirm")
+        )
+        return orders
+
     def write(self, vals):
         # EXTENDS sale: the amounts of orders in a closed period stay as closed.
-        if {"order_line", "currency_id", "pricelist_id", "date_order"} & set(vals):
-            confirmed = self.filtered(lambda o: o.state == "sale")
+        fnames = set(vals)
+        confirmed = self.filtered(lambda o: o.state == "sale")
+        if ORDER_AMOUNT_FIELDS & fnames:
             confirmed._check_sales_period_open(_("change the amounts of"))
             new_date = fields.Datetime.to_datetime(vals.get("date_order"))
             # Nor does a confirmed order move into a closed period.
@@ -296,15 +318,26 @@ class SaleOrder(models.Model):
                         period=period.name,
                     )
                 )
+        if "state" in vals and vals["state"] != "sale":
+            # A sale of a closed period stays one (_action_cancel says so too).
+            confirmed._check_sales_period_open(_("cancel"))
         # Confirmed orders count in the customer's credit exposure.
-        if {"state", "partner_id", "order_line", "currency_id", "company_id"} & set(
-            vals
-        ):
+        credit_changes = bool(
+            {"state", "partner_id", "order_line", "currency_id", "company_id"} & fnames
+        )
+        if credit_changes:
             self._mark_credit_refresh()
-            result = super().write(vals)
+        result = super().write(vals)
+        if ({"state"} | ORDER_AMOUNT_FIELDS) & fnames:
+            # Nor is a sale made in a closed period: orders confirmed by this
+            # write are checked on the date they have now (action_confirm
+            # dates them now, after every closed period).
+            (
+                self.filtered(lambda o: o.state == "sale") - confirmed
+            )._check_sales_period_open(_("confirm"))
+        if credit_changes:
             self._mark_credit_refresh()
-            return result
-        return super().write(vals)
+        return result
 
     # -------------------------------------------------------------------------
     # CREDIT CONTROL

@@ -1,19 +1,87 @@
 """Sales order lines: amounts locked by closed periods, reconciliation helpers."""
 
-from odoo import _, models
+from odoo import _, api, models
 from odoo.tools import float_compare, float_is_zero, format_amount, formatLang
+
+# Line fields whose change changes the amounts of the order (product, unit and
+# packaging recompute the quantity, price, discount or taxes).
+LINE_AMOUNT_FIELDS = {
+    "order_id",
+    "display_type",
+    "product_id",
+    "product_uom",
+    "product_uom_qty",
+    "product_packaging_id",
+    "product_packaging_qty",
+    "price_unit",
+    "discount",
+    "tax_id",
+    "price_subtotal",
+    "price_tax",
+    "price_total",
+}
 
 
 class SaleOrderLine(models.Model):
     _inherit = "sale.order.line"
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        # EXTENDS sale: no line is added to the amounts of a closed sale.
+        lines = super().create(vals_list)
+        lines._get_sales_amount_lines()._check_sales_period_open(_("add lines to"))
+        return lines
+
     def write(self, vals):
         # EXTENDS sale: the amounts of orders in a closed period stay as closed.
-        if {"product_uom_qty", "price_unit", "discount", "tax_id"} & set(vals):
-            self.order_id.filtered(
-                lambda order: order.state == "sale"
-            )._check_sales_period_open(_("change the amounts of"))
+        if LINE_AMOUNT_FIELDS & set(vals):
+            lines = self._get_sales_amount_lines()
+            if "display_type" in vals:
+                # A section or note made a line, or a line made one.
+                lines |= self.filtered(
+                    lambda line: line.display_type != (vals["display_type"] or False)
+                )
+            precision = self.env["decimal.precision"].precision_get(
+                "Product Unit of Measure"
+            )
+            if not float_is_zero(
+                vals.get("product_uom_qty") or 0.0, precision_digits=precision
+            ):
+                # A down payment given a quantity counts.
+                lines |= self.filtered(lambda line: not line.display_type)
+            lines._check_sales_period_open(_("change the amounts of"))
+            if "order_id" in vals and lines:
+                self.env["sale.order"].browse(vals["order_id"]).filtered(
+                    lambda order: order.state == "sale"
+                )._check_sales_period_open(_("add lines to"))
         return super().write(vals)
+
+    def unlink(self):
+        # EXTENDS sale: nor is a line taken out of them.
+        self._get_sales_amount_lines()._check_sales_period_open(_("remove lines from"))
+        return super().unlink()
+
+    def _get_sales_amount_lines(self):
+        """The lines that count in their order's amounts: not sections and
+        notes, nor down payments without quantity (Odoo adds, prices on
+        posting their invoice and deletes those while invoicing)."""
+        precision = self.env["decimal.precision"].precision_get(
+            "Product Unit of Measure"
+        )
+        return self.filtered(
+            lambda line: not line.display_type
+            and not (
+                line.is_downpayment
+                and float_is_zero(line.product_uom_qty, precision_digits=precision)
+            )
+        )
+
+    def _check_sales_period_open(self, what):
+        """Refuse ``what`` on these lines' confirmed orders dated in a closed
+        sales period."""
+        self.order_id.filtered(
+            lambda order: order.state == "sale"
+        )._check_sales_period_open(what)
 
     def _get_reconciliation_label(self):
         self.ensure_one()
