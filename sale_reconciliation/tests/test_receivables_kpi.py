@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from freezegun import freeze_time
+
 from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import new_test_user, tagged
@@ -125,16 +127,20 @@ class TestReceivablesKpi(StatementCommon):
         self.customer_y.user_id = self.salesperson
         now = fields.Datetime.now()
         statements = self.env["sale.reconciliation.statement"]
-        for partner in (self.customer, self.customer_y, customer_z):
+        # Sent 3, 5 and 0 days ago; the first two answered now.
+        for partner, days_ago in (
+            (self.customer, 3),
+            (self.customer_y, 5),
+            (customer_z, 0),
+        ):
             self.invoice_at("2025-06-03", 100.0, partner=partner)
             statement = self.make_statement("2025-06-01", "2025-06-30", partner=partner)
             statement.action_confirm()
-            statement.action_mark_sent()
+            with freeze_time(now - timedelta(days=days_ago)):
+                statement.action_mark_sent()
             statements |= statement
         accepted, disputed, _unanswered = statements
-        accepted.sent_date = now - timedelta(days=3)
         accepted.action_accept(accepted_by="X")
-        disputed.sent_date = now - timedelta(days=5)
         disputed.action_dispute("Wrong")
 
         reconciled = self.create_order([(self.product_ordered, 1)])
