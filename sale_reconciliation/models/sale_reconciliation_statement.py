@@ -21,11 +21,7 @@ LEDGER_FIELDS = {
     "total_credit",
     "closing_balance",
     "overdue_amount",
-    "aging_current",
-    "aging_1_30",
-    "aging_31_60",
-    "aging_61_90",
-    "aging_over_90",
+    "aging_ids",
     "line_ids",
 }
 # Where the statement is in its workflow, and the evidence of each step:
@@ -164,11 +160,6 @@ class SaleReconciliationStatement(models.Model):
         copy=False,
         help="What the customer owes past its due date at the end of the period.",
     )
-    aging_current = fields.Monetary(string="Not Due", readonly=True, copy=False)
-    aging_1_30 = fields.Monetary(string="1-30 Days", readonly=True, copy=False)
-    aging_31_60 = fields.Monetary(string="31-60 Days", readonly=True, copy=False)
-    aging_61_90 = fields.Monetary(string="61-90 Days", readonly=True, copy=False)
-    aging_over_90 = fields.Monetary(string="Over 90 Days", readonly=True, copy=False)
 
     confirmed_by_id = fields.Many2one("res.users", readonly=True, copy=False)
     confirmed_date = fields.Datetime(readonly=True, copy=False)

@@ -9,7 +9,8 @@ them: a later change of the company's buckets leaves a confirmed statement as
 it was sent.
 """
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 
 class SaleReconciliationStatement(models.Model):
@@ -53,19 +54,25 @@ class SaleReconciliationStatementAging(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        self.env["sale.reconciliation.statement"].browse(
-            [vals["statement_id"] for vals in vals_list if vals.get("statement_id")]
-        )._check_lines_editable()
+        # The ledger fill writes the rows in SQL; nothing else makes them.
+        self.check_access("create")
+        self._check_workflow()
         return super().create(vals_list)
 
     def write(self, vals):
-        self.statement_id._check_lines_editable()
-        if "statement_id" in vals:
-            self.env["sale.reconciliation.statement"].browse(
-                vals["statement_id"]
-            )._check_lines_editable()
+        self.check_access("write")
+        self._check_workflow()
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_frozen(self):
-        self.statement_id._check_lines_editable()
+        self._check_workflow()
+
+    def _check_workflow(self):
+        if not self.env["sale.reconciliation.statement"]._is_workflow_write():
+            raise UserError(
+                _(
+                    "A statement's aging is read from the ledger: it cannot be "
+                    "changed by hand."
+                )
+            )

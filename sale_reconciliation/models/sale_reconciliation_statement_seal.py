@@ -73,6 +73,10 @@ class SaleReconciliationStatement(models.Model):
                 money(self.total_credit),
                 money(self.closing_balance),
             ],
+            "aging": [
+                [row.day_from, row.day_to, money(row.amount)]
+                for row in self.aging_ids.sorted(lambda row: (row.sequence, row.id))
+            ],
             "lines": [
                 [
                     line.display_type,

@@ -173,24 +173,14 @@ class TestReceivablesAging(StatementCommon):
         statement = self.make_statement("2025-06-01", AS_OF)
         report = self.aging()
         buckets = self.by_bucket(report)
+        statement_buckets = {row.name: row.amount for row in statement.aging_ids}
         self.assertEqual(
-            [
-                buckets.get(name, 0.0)
-                for name in (
-                    "Not Due",
-                    "1-30 Days",
-                    "31-60 Days",
-                    "61-90 Days",
-                    "Over 90 Days",
-                )
-            ],
-            [
-                statement.aging_current,
-                statement.aging_1_30,
-                statement.aging_31_60,
-                statement.aging_61_90,
-                statement.aging_over_90,
-            ],
+            list(statement_buckets),
+            ["Not Due", "1-30 Days", "31-60 Days", "61-90 Days", "Over 90 Days"],
+        )
+        self.assertEqual(
+            {name: buckets.get(name, 0.0) for name in statement_buckets},
+            statement_buckets,
         )
         self.assertEqual(sum(buckets.values()), statement.closing_balance)
 

@@ -38,7 +38,7 @@ class TestStatementDocuments(StatementCommon):
             "1,000.00",  # closing balance, and open at the end
             "Opening balance",
             "Confirmation",
-            "Over 90 Days",
+            "Over 120 Days",
             self.customer.name,
         ):
             self.assertIn(text, html)

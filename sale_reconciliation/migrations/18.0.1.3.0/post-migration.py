@@ -114,6 +114,41 @@ def migrate(cr, version):
             [attachment.datas, attachment.res_id],
         )
         attachment.unlink()
+    # The five fixed aging columns of 18.0.1.2.0 become the statements'
+    # aging rows, as they were sent (a confirmed statement is never read
+    # again). The old columns are left for Odoo to drop with the module.
+    cr.execute(
+        """
+        SELECT column_name FROM information_schema.columns
+         WHERE table_name = 'sale_reconciliation_statement'
+           AND column_name = 'aging_over_90'
+        """
+    )
+    if cr.rowcount:
+        cr.execute(
+            """
+            INSERT INTO sale_reconciliation_statement_aging (
+                statement_id, company_id, sequence, name, day_from, day_to,
+                amount, create_uid, create_date, write_uid, write_date)
+            SELECT s.id, s.company_id, b.sequence, jsonb_build_object('en_US', b.name),
+                   b.day_from, b.day_to,
+                   CASE b.sequence WHEN 1 THEN s.aging_current
+                                   WHEN 2 THEN s.aging_1_30
+                                   WHEN 3 THEN s.aging_31_60
+                                   WHEN 4 THEN s.aging_61_90
+                                   ELSE s.aging_over_90 END,
+                   %s, NOW() AT TIME ZONE 'UTC', %s, NOW() AT TIME ZONE 'UTC'
+              FROM sale_reconciliation_statement s
+             CROSS JOIN (VALUES (1, 'Not Due', 0, 0), (2, '1-30 Days', 1, 30),
+                                (3, '31-60 Days', 31, 60), (4, '61-90 Days', 61, 90),
+                                (5, 'Over 90 Days', 91, 0))
+                   AS b(sequence, name, day_from, day_to)
+             WHERE NOT EXISTS (
+                   SELECT 1 FROM sale_reconciliation_statement_aging a
+                    WHERE a.statement_id = s.id)
+            """,
+            [SUPERUSER_ID, SUPERUSER_ID],
+        )
     Statement = env["sale.reconciliation.statement"]
     Statement._create_statement_sequences()
     accepted = Statement.search(
