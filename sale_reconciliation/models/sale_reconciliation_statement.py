@@ -196,7 +196,6 @@ class SaleReconciliationStatement(models.Model):
     )
     answer_recorded_by_id = fields.Many2one(
         "res.users",
-        string="Answer Recorded By",
         readonly=True,
         copy=False,
         help="The user who recorded the customer's answer in the back office.",

@@ -13,13 +13,13 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 
+# One file per concern of the statement, as Odoo splits its large models.
 class SaleReconciliationStatement(models.Model):
-    _inherit = "sale.reconciliation.statement"
+    _inherit = "sale.reconciliation.statement"  # pylint: disable=consider-merging-classes-inherited
 
     aging_ids = fields.One2many(
         "sale.reconciliation.statement.aging",
         "statement_id",
-        string="Aging",
         readonly=True,
         copy=False,
         help="What is open at the end of the period, by age, in the company's "

@@ -21,8 +21,9 @@ from .sale_reconciliation_statement_ledger import (
 _logger = logging.getLogger(__name__)
 
 
+# One file per concern of the statement, as Odoo splits its large models.
 class SaleReconciliationStatement(models.Model):
-    _inherit = "sale.reconciliation.statement"
+    _inherit = "sale.reconciliation.statement"  # pylint: disable=consider-merging-classes-inherited
 
     # -------------------------------------------------------------------------
     # LEDGER

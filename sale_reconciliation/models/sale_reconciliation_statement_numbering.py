@@ -7,8 +7,9 @@ SEQUENCE_CODE = "sale.reconciliation.statement"
 SEAL_SEQUENCE_CODE = "sale.reconciliation.statement.seal"
 
 
+# One file per concern of the statement, as Odoo splits its large models.
 class SaleReconciliationStatement(models.Model):
-    _inherit = "sale.reconciliation.statement"
+    _inherit = "sale.reconciliation.statement"  # pylint: disable=consider-merging-classes-inherited
 
     # -------------------------------------------------------------------------
     # NUMBERING

@@ -7,8 +7,9 @@ from odoo import _, api, models
 from odoo.tools import float_repr
 
 
+# One file per concern of the statement, as Odoo splits its large models.
 class SaleReconciliationStatement(models.Model):
-    _inherit = "sale.reconciliation.statement"
+    _inherit = "sale.reconciliation.statement"  # pylint: disable=consider-merging-classes-inherited
 
     # -------------------------------------------------------------------------
     # ACTIONS

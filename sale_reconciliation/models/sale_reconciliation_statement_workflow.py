@@ -6,8 +6,9 @@ from odoo.exceptions import UserError
 from .reconciliation_access import check_reconciliation_manager
 
 
+# One file per concern of the statement, as Odoo splits its large models.
 class SaleReconciliationStatement(models.Model):
-    _inherit = "sale.reconciliation.statement"
+    _inherit = "sale.reconciliation.statement"  # pylint: disable=consider-merging-classes-inherited
 
     # -------------------------------------------------------------------------
     # ACTIONS

@@ -9,8 +9,9 @@ from odoo.tools.misc import xlsxwriter
 HEADER_ROWS = 6  # title block above the table
 
 
+# One file per concern of the statement, as Odoo splits its large models.
 class SaleReconciliationStatement(models.Model):
-    _inherit = "sale.reconciliation.statement"
+    _inherit = "sale.reconciliation.statement"  # pylint: disable=consider-merging-classes-inherited
 
     def _export_xlsx_attachment(self):
         """An attachment with the statements as an Excel workbook."""
