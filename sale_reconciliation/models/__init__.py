@@ -1,5 +1,6 @@
 from . import account_move
 from . import account_payment
+from . import payment_transaction
 from . import res_company
 from . import res_config_settings
 from . import res_partner

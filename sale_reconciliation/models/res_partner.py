@@ -7,6 +7,19 @@ from odoo.tools import format_amount
 from .sale_reconciliation_credit_profile import CREDIT_RATINGS
 
 CREDIT_MANAGER_GROUP = "sale_reconciliation.group_credit_manager"
+# Billing users set credit limits in Odoo; they keep that right here.
+BILLING_GROUP = "account.group_account_invoice"
+# Who reads the credit figures of every customer: credit managers, finance
+# (reconciliation managers, billing users). Salespeople read their own
+# customers' only.
+CREDIT_FINANCE_GROUPS = (
+    CREDIT_MANAGER_GROUP,
+    "sale_reconciliation.group_reconciliation_manager",
+    BILLING_GROUP,
+)
+# Groups of the credit figures on the partner: salespeople (their own
+# customers, see _filter_credit_readable) and finance.
+CREDIT_FIGURE_GROUPS = "sale_reconciliation.group_reconciliation_user," + BILLING_GROUP
 # Who may move a customer from one salesperson to another.
 SALESPERSON_MANAGER_GROUPS = (
     "sales_team.group_sale_manager",
@@ -21,6 +34,8 @@ CREDIT_TERMS_FIELDS = (
     "credit_hold",
     "credit_hold_reason",
 )
+# Of these, Odoo's own, which billing users change too, as in Odoo.
+CREDIT_LIMIT_FIELDS = ("credit_limit", "use_partner_credit_limit")
 
 
 class ResPartner(models.Model):
@@ -53,7 +68,7 @@ class ResPartner(models.Model):
         compute="_compute_credit_figures",
         search="_search_credit_rating",
         compute_sudo=True,
-        groups="sale_reconciliation.group_reconciliation_user",
+        groups=CREDIT_FIGURE_GROUPS,
         help="From the average days paid late over the last 12 months, "
         "weighted by amount (thresholds in Settings), unless overridden.",
     )
@@ -62,21 +77,21 @@ class ResPartner(models.Model):
         string="Computed Rating",
         compute="_compute_credit_figures",
         compute_sudo=True,
-        groups="sale_reconciliation.group_reconciliation_user",
+        groups=CREDIT_FIGURE_GROUPS,
     )
     credit_average_days_late = fields.Float(
         string="Average Days Late",
         digits=(16, 1),
         compute="_compute_credit_figures",
         compute_sudo=True,
-        groups="sale_reconciliation.group_reconciliation_user",
+        groups=CREDIT_FIGURE_GROUPS,
     )
     credit_exposure = fields.Monetary(
         currency_field="credit_currency_id",
         compute="_compute_credit_figures",
         search="_search_credit_exposure",
         compute_sudo=True,
-        groups="sale_reconciliation.group_reconciliation_user",
+        groups=CREDIT_FIGURE_GROUPS,
         help="Open receivables + confirmed orders not yet invoiced + draft "
         "invoices, in the company currency.",
     )
@@ -86,7 +101,7 @@ class ResPartner(models.Model):
         compute="_compute_credit_figures",
         search="_search_credit_available",
         compute_sudo=True,
-        groups="sale_reconciliation.group_reconciliation_user",
+        groups=CREDIT_FIGURE_GROUPS,
         help="Credit limit less exposure.",
     )
     credit_overdue_amount = fields.Monetary(
@@ -95,20 +110,20 @@ class ResPartner(models.Model):
         compute="_compute_credit_figures",
         search="_search_credit_overdue_amount",
         compute_sudo=True,
-        groups="sale_reconciliation.group_reconciliation_user",
+        groups=CREDIT_FIGURE_GROUPS,
     )
     credit_overdue_oldest_days = fields.Integer(
         string="Oldest Overdue (Days)",
         compute="_compute_credit_figures",
         search="_search_credit_overdue_oldest_days",
         compute_sudo=True,
-        groups="sale_reconciliation.group_reconciliation_user",
+        groups=CREDIT_FIGURE_GROUPS,
     )
     credit_overdue_hold = fields.Boolean(
         string="Overdue Hold",
         compute="_compute_credit_figures",
         compute_sudo=True,
-        groups="sale_reconciliation.group_reconciliation_user",
+        groups=CREDIT_FIGURE_GROUPS,
         help="Owes at least the company's minimum overdue amount for longer "
         "than its overdue hold delay.",
     )
@@ -120,8 +135,12 @@ class ResPartner(models.Model):
         comodel_name="sale.reconciliation.credit.profile",
         inverse_name="partner_id",
         string="Credit Profiles",
+        groups="sale_reconciliation.group_reconciliation_user",
     )
     credit_control_editable = fields.Boolean(
+        compute="_compute_credit_control_editable",
+    )
+    credit_limit_editable = fields.Boolean(
         compute="_compute_credit_control_editable",
     )
 
@@ -129,21 +148,32 @@ class ResPartner(models.Model):
     # COMPUTE METHODS
     # -------------------------------------------------------------------------
 
-    @api.depends_context("company")
+    @api.depends_context("company", "uid")
     @api.depends(
         "commercial_partner_id",
+        "commercial_partner_id.user_id",
         "credit_limit",
         "credit_hold",
         "credit_rating_override",
     )
     def _compute_credit_figures(self):
+        # Computed as superuser (compute_sudo), for the user reading: the
+        # customers they may not read the credit of show nothing.
         company = self.env.company
-        commercial = self.commercial_partner_id
-        figures = self.env["sale.reconciliation.credit.profile"]._get_credit_figures(
-            company, commercial.ids
+        readable = self._filter_credit_readable()
+        figures = (
+            self.env["sale.reconciliation.credit.profile"]._get_credit_figures(
+                company, readable.commercial_partner_id.ids
+            )
+            if readable
+            else {}
         )
         for partner in self:
-            values = figures.get(partner.commercial_partner_id.id, {})
+            values = (
+                figures.get(partner.commercial_partner_id.id, {})
+                if partner in readable
+                else {}
+            )
             partner.credit_rating = values.get("credit_rating", False)
             partner.credit_rating_computed = values.get("credit_rating_computed", False)
             partner.credit_average_days_late = values.get("average_days_late", 0.0)
@@ -161,12 +191,24 @@ class ResPartner(models.Model):
 
     @api.depends_context("uid")
     def _compute_credit_control_editable(self):
-        self.credit_control_editable = self.env.user.has_group(CREDIT_MANAGER_GROUP)
+        user = self.env.user
+        self.credit_control_editable = user.has_group(CREDIT_MANAGER_GROUP)
+        self.credit_limit_editable = user.has_group(
+            CREDIT_MANAGER_GROUP
+        ) or user.has_group(BILLING_GROUP)
 
     def _search_credit_profile(self, field_name, operator, value):
         """Search a credit figure on the customers' stored credit profiles in
-        the current company (refreshed at each change and nightly)."""
-        profiles = self.env["sale.reconciliation.credit.profile"]._search(
+        the current company (refreshed at each change and nightly): every
+        customer for finance, their own customers for salespeople (the
+        profiles' rules)."""
+        profile_model = self.env["sale.reconciliation.credit.profile"]
+        if self._is_credit_finance_user():
+            # sudo: sale.reconciliation.credit.profile - finance reads the
+            # credit of every customer, billing users without the profiles'
+            # access rights too.
+            profile_model = profile_model.sudo()
+        profiles = profile_model._search(
             [("company_id", "=", self.env.company.id), (field_name, operator, value)]
         )
         return [("commercial_partner_id", "in", profiles.subselect("partner_id"))]
@@ -194,8 +236,14 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        if any(vals.get(fname) for vals in vals_list for fname in CREDIT_TERMS_FIELDS):
-            self._check_credit_manager()
+        self._check_credit_terms_rights(
+            {
+                fname
+                for vals in vals_list
+                for fname in CREDIT_TERMS_FIELDS
+                if vals.get(fname)
+            }
+        )
         return super().create(vals_list)
 
     def write(self, vals):
@@ -208,7 +256,7 @@ class ResPartner(models.Model):
         ]
         if not changed:
             return super().write(vals)
-        self._check_credit_manager()
+        self._check_credit_terms_rights(changed)
         # sudo: the old values are read to log them; the credit manager may not
         # be in the accounting groups that read the limit.
         before = {
@@ -216,9 +264,10 @@ class ResPartner(models.Model):
             for partner in self
         }
         partners = self
-        if set(vals) <= set(changed):
+        if set(vals) <= set(changed) and self._is_credit_manager():
             # sudo: credit managers set credit terms on customers they may not
-            # otherwise edit (checked just above).
+            # otherwise edit (checked just above); billing users write the
+            # limit with their own rights, as in Odoo.
             partners = self.sudo()
         result = super(ResPartner, partners).write(vals)
         for partner in self:
@@ -267,11 +316,41 @@ class ResPartner(models.Model):
                     )
                 )
 
-    def _check_credit_manager(self):
-        if self.env.su or self.env.user.has_group(CREDIT_MANAGER_GROUP):
+    def _is_credit_manager(self):
+        return self.env.su or self.env.user.has_group(CREDIT_MANAGER_GROUP)
+
+    def _is_credit_finance_user(self):
+        """Whether the user reads the credit of every customer (whether or not
+        in sudo: the figures are computed as superuser for the user)."""
+        user = self.env.user
+        return user._is_superuser() or any(
+            user.has_group(group) for group in CREDIT_FINANCE_GROUPS
+        )
+
+    def _filter_credit_readable(self):
+        """The partners whose credit figures the user reads: all for finance,
+        the customers they are the salesperson of otherwise."""
+        if self._is_credit_finance_user():
+            return self
+        user = self.env.user
+        return self.filtered(
+            lambda partner: partner.commercial_partner_id.user_id == user
+        )
+
+    def _check_credit_terms_rights(self, fnames):
+        """Credit managers change the credit terms ``fnames``; billing users
+        change Odoo's credit limit too, as Odoo lets them."""
+        if not fnames or self._is_credit_manager():
+            return
+        if set(fnames) <= set(CREDIT_LIMIT_FIELDS) and self.env.user.has_group(
+            BILLING_GROUP
+        ):
             return
         raise AccessError(
-            _("Only credit managers may change credit limits, ratings and holds.")
+            _(
+                "Only credit managers may change credit ratings and holds; "
+                "credit limits, credit managers and billing users."
+            )
         )
 
     def _log_credit_terms_change(self, before):

@@ -238,6 +238,70 @@ class SaleOrder(models.Model):
                 )
             )
 
+    @api.depends(
+        "state",
+        "company_id",
+        "partner_id",
+        "amount_total",
+        "currency_id",
+        "date_order",
+    )
+    def _compute_partner_credit_warning(self):
+        # OVERRIDES sale: Odoo's banner, in Odoo's words, with the exposure
+        # credit control reads (receivables, orders still to invoice as Odoo
+        # counts them, draft invoices), so the order shows one figure. The
+        # form shows it unless the credit control banner, which has the same
+        # figure and the holds, shows instead.
+        for order in self:
+            order.partner_credit_warning = ""
+            company = order.company_id
+            if order.state not in ("draft", "sent") or not (
+                company.account_use_credit_limit and order.partner_id
+            ):
+                continue
+            figures = order._get_partner_credit_figures()
+            limit = figures and figures["credit_limit"]
+            if not limit:
+                continue
+            currency = company.currency_id
+            current = order._get_credit_amount()
+            to_invoice = figures["order_amount"] + figures["draft_invoice_amount"]
+            total = figures["credit_exposure"] + current
+            if currency.compare_amounts(total, limit) <= 0:
+                continue
+            total_formatted = format_amount(self.env, total, currency)
+            if to_invoice > 0 and current > 0:
+                detail = _(
+                    "Total amount due (including sales orders and this "
+                    "document): %(total_credit)s",
+                    total_credit=total_formatted,
+                )
+            elif to_invoice > 0:
+                detail = _(
+                    "Total amount due (including sales orders): %(total_credit)s",
+                    total_credit=total_formatted,
+                )
+            elif current > 0:
+                detail = _(
+                    "Total amount due (including this document): %(total_credit)s",
+                    total_credit=total_formatted,
+                )
+            else:
+                detail = _(
+                    "Total amount due: %(total_credit)s", total_credit=total_formatted
+                )
+            order.partner_credit_warning = "\n".join(
+                (
+                    _(
+                        "%(partner_name)s has reached its credit limit of: "
+                        "%(credit_limit)s",
+                        partner_name=order.partner_id.commercial_partner_id.name,
+                        credit_limit=format_amount(self.env, limit, currency),
+                    ),
+                    detail,
+                )
+            )
+
     # -------------------------------------------------------------------------
     # CLOSED PERIODS
     # -------------------------------------------------------------------------
@@ -321,6 +385,10 @@ class SaleOrder(models.Model):
         if "state" in vals and vals["state"] != "sale":
             # A sale of a closed period stays one (_action_cancel says so too).
             confirmed._check_sales_period_open(_("cancel"))
+        if vals.get("state") == "sale":
+            # Whoever writes the state, not only action_confirm: credit control
+            # stops the quotations it refuses.
+            (self - confirmed)._check_credit_before_confirm()
         # Confirmed orders count in the customer's credit exposure.
         credit_changes = bool(
             {"state", "partner_id", "order_line", "currency_id", "company_id"} & fnames
@@ -360,6 +428,23 @@ class SaleOrder(models.Model):
             fields.Date.context_today(self),
         )
 
+    def _get_partner_credit_figures(self):
+        """The credit figures of the order's customer in the order's company
+        (sale.reconciliation.credit.profile._get_credit_figures), or None."""
+        self.ensure_one()
+        partner = self.partner_id.commercial_partner_id
+        if not partner:
+            return None
+        return (
+            self.env["sale.reconciliation.credit.profile"]
+            # sudo: sale.reconciliation.credit.profile - the order tells whoever
+            # reads it why the customer's credit stops it, which needs the
+            # customer's accounting figures.
+            .sudo()
+            ._get_credit_figures(self.company_id, [partner.id])
+            .get(partner.id)
+        )
+
     def _get_credit_check_message(self, pending_amount=0.0):
         """Why the customer's credit does not cover this order ('' when it
         does): the holds, and the limit, exposure, this order and the excess
@@ -368,14 +453,7 @@ class SaleOrder(models.Model):
         self.ensure_one()
         company = self.company_id
         partner = self.partner_id.commercial_partner_id.with_company(company)
-        figures = (
-            self.env["sale.reconciliation.credit.profile"]
-            # sudo: a salesperson is told why the order is stopped, which
-            # needs the customer's accounting figures.
-            .sudo()
-            ._get_credit_figures(company, [partner.id])
-            .get(partner.id)
-        )
+        figures = self._get_partner_credit_figures()
         if not figures:
             return ""
         currency = company.currency_id
@@ -453,15 +531,28 @@ class SaleOrder(models.Model):
                 paid += invoice.amount_total
         return self.currency_id.compare_amounts(paid, self.amount_total) >= 0
 
-    def _check_credit_before_confirm(self):
-        """Refuse to confirm, under the Block policy, orders the customer's
-        credit does not cover and no credit manager approved. Orders confirmed
-        together add up: each one counts the previous ones of the customer."""
+    def _is_paid_online(self):
+        """Whether the customer paid the whole order online: transactions
+        authorized or done, as Odoo counts them to confirm the order."""
+        self.ensure_one()
+        return (
+            self.currency_id.compare_amounts(self.amount_paid, self.amount_total) >= 0
+        )
+
+    def _get_credit_refusals(self):
+        """{order: why credit control refuses to confirm it} of these
+        quotations, under the Block policy, that the customer's credit does not
+        cover and no credit manager approved. Orders confirmed together add
+        up: each one counts the previous ones of the customer. Nothing here
+        skips on the caller's say: only the company's settings and the
+        order's own payments do."""
         pending = defaultdict(float)
-        refusals = []
+        refusals = {}
         for order in self.filtered(lambda o: o.state in ("draft", "sent")):
             company = order.company_id
             if company.credit_policy != "block":
+                continue
+            if company.credit_confirm_paid_online and order._is_paid_online():
                 continue
             if company.credit_bypass_prepaid and order._is_credit_prepaid():
                 continue
@@ -469,18 +560,55 @@ class SaleOrder(models.Model):
             message = order._get_credit_check_message(pending[key])
             pending[key] += order._get_credit_amount()
             if message and not order._get_valid_credit_approval():
-                refusals.append(
-                    _("%(order)s: %(reasons)s", order=order.name, reasons=message)
-                )
+                refusals[order] = message
+        return refusals
+
+    def _check_credit_before_confirm(self):
+        """Refuse to confirm the orders credit control stops (see
+        _get_credit_refusals)."""
+        refusals = self._get_credit_refusals()
         if refusals:
             raise UserError(
                 _(
                     "Credit control stops the confirmation:\n%(refusals)s\n\n"
                     "Request a credit approval from the order, or ask a credit "
                     "manager to review the customer's credit.",
-                    refusals="\n".join(refusals),
+                    refusals="\n".join(
+                        _("%(order)s: %(reasons)s", order=order.name, reasons=message)
+                        for order, message in refusals.items()
+                    ),
                 )
             )
+
+    def _request_credit_approval_for_online_payment(self, transaction):
+        """The customer paid part of this quotation online, and credit control
+        refuses to confirm it: ask the credit managers instead of failing the
+        payment's processing (the customer was charged; the order waits for
+        their decision)."""
+        self.ensure_one()
+        if self.credit_approval_ids.filtered(lambda a: a.state == "requested"):
+            return self.env["sale.reconciliation.credit.approval"]
+        reason = _(
+            "Paid online: %(paid)s of %(total)s (transaction %(reference)s). "
+            "Credit control stops the confirmation of the rest.",
+            paid=format_amount(self.env, self.amount_paid, self.currency_id),
+            total=format_amount(self.env, self.amount_total, self.currency_id),
+            reference=transaction.reference,
+        )
+        # sudo: sale.reconciliation.credit.approval - the payment is processed
+        # for the customer (public or portal user, or the cron); the request
+        # is made by the system, the credit managers decide it.
+        return (
+            self.env["sale.reconciliation.credit.approval"]
+            .sudo()
+            .create(
+                {
+                    "order_id": self.id,
+                    "reason": reason,
+                    "requester_id": self.env.ref("base.user_root").id,
+                }
+            )
+        )
 
     def action_request_credit_approval(self):
         self.ensure_one()

@@ -166,7 +166,10 @@ class SaleReconciliationCreditApproval(models.Model):
             if not (vals.get("reason") or "").strip():
                 raise UserError(_("Say why the order should go through."))
             # The approval covers the order as it is now, whatever the client
-            # sent.
+            # sent, and is requested by whoever asks: only the system (the
+            # online payment's request) names another requester.
+            if not self.env.su:
+                vals["requester_id"] = self.env.user.id
             vals.update(
                 {
                     "partner_id": order.partner_id.commercial_partner_id.id,

@@ -69,8 +69,10 @@ class SaleReconciliationCreditProfile(models.Model):
     order_amount = fields.Monetary(
         string="Orders to Invoice",
         readonly=True,
-        help="Confirmed sales orders not yet invoiced (posted invoices net of "
-        "credit notes deducted), converted at today's rate.",
+        help="What confirmed sales orders still have to invoice, as Odoo "
+        "counts it for credit limits: delivered quantities for products "
+        "invoiced on delivery, net of posted invoices and credit notes; "
+        "converted at today's rate.",
     )
     draft_invoice_amount = fields.Monetary(
         string="Draft Invoices",
@@ -403,34 +405,32 @@ class SaleReconciliationCreditProfile(models.Model):
 
     def _query_orders_to_invoice(self, company, partner_ids, today):
         """{partner: what confirmed orders still have to invoice}, in the
-        company currency at today's rate."""
-        rows = self.env.execute_query(
-            SQL(
-                """
-                SELECT partner.commercial_partner_id,
-                       sale.currency_id,
-                       SUM(GREATEST(sale.amount_total
-                                    - COALESCE(sale.reconciliation_amount_invoiced, 0),
-                                    0))
-                  FROM sale_order sale
-                  JOIN res_partner partner ON partner.id = sale.partner_id
-                 WHERE sale.state = 'sale'
-                   AND sale.company_id = %(company)s
-                   AND %(partners)s
-                 GROUP BY partner.commercial_partner_id, sale.currency_id
-                """,
-                company=company.id,
-                partners=self._partner_clause(
-                    "partner.commercial_partner_id", partner_ids
-                ),
-            )
-        )
+        company currency at today's rate, as Odoo counts it for its credit
+        limit (res.partner._compute_credit_to_invoice): the orders' amount to
+        invoice, delivered quantities for products invoiced on delivery, net
+        of posted invoices and credit notes. A short-shipped or returned and
+        refunded order stops counting. Orders of the customer's contacts count
+        too."""
+        domain = [
+            ("company_id", "=", company.id),
+            ("state", "=", "sale"),
+            ("order_line", "any", [("untaxed_amount_to_invoice", ">", 0)]),
+        ]
+        if partner_ids is not None:
+            domain.append(("partner_id.commercial_partner_id", "in", list(partner_ids)))
+        # sudo: sale.order - the figures add up every order of the customer,
+        # whoever reads them (callers decide who may).
+        orders_sudo = self.env["sale.order"].sudo().with_company(company).search(domain)
         result = defaultdict(float)
-        currencies = self.env["res.currency"]
-        for partner_id, currency_id, amount in rows:
-            currency = currencies.browse(currency_id)
-            result[partner_id] += currency._convert(
-                amount, company.currency_id, company, today
+        grouped = orders_sudo.grouped(
+            lambda order: (order.partner_id.commercial_partner_id, order.currency_id)
+        )
+        for (partner, currency), orders in grouped.items():
+            result[partner.id] += currency._convert(
+                sum(orders.mapped("amount_to_invoice")),
+                company.currency_id,
+                company,
+                today,
             )
         return result
 

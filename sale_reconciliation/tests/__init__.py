@@ -1,5 +1,6 @@
 from . import test_access_matrix
 from . import test_credit_control
+from . import test_credit_online_payment
 from . import test_odoo_credit_limit
 from . import test_payment_matching
 from . import test_period_closing

@@ -415,6 +415,8 @@ class TestCreditControl(StatementCommon):
 
     def test_prepaid_order_bypasses_when_enabled(self):
         self.company.credit_policy = "block"
+        # Not the orders paid online in full (test_credit_online_payment).
+        self.company.credit_confirm_paid_online = False
         self.invoice_at(self.today, 1000.0)
         order = self.quotation(300.0)
         provider = self.env["payment.provider"].create(
@@ -446,3 +448,178 @@ class TestCreditControl(StatementCommon):
         self.company.credit_bypass_prepaid = True
         order.action_confirm()
         self.assertEqual(order.state, "sale")
+
+    # -------------------------------------------------------------------------
+    # No caller-settable bypass
+    # -------------------------------------------------------------------------
+
+    def test_no_context_key_skips_the_credit_check(self):
+        """Any JSON-RPC client sets any context key: none lets an order the
+        credit does not cover through."""
+        self.company.credit_policy = "block"
+        self.invoice_at(self.today, 800.0)
+        order = self.quotation(300.0).with_user(self.salesperson)
+        forged = {
+            "sale_reconciliation_skip_credit_check": True,
+            "skip_credit_check": True,
+            "bypass_risk": True,
+            "credit_check_bypass": True,
+            "sale_reconciliation_credit_bypass": True,
+            "sale_reconciliation_paid_online": True,
+            "send_email": True,
+        }
+        with self.assertRaises(UserError):
+            order.with_context(**forged).action_confirm()
+        self.assertEqual(order.state, "draft")
+        with self.assertRaises(UserError, msg="nor writing the state past it"):
+            order.with_context(**forged).write({"state": "sale"})
+        self.assertEqual(order.state, "draft")
+        self.assertFalse(order.with_context(**forged)._is_paid_online())
+
+    # -------------------------------------------------------------------------
+    # Who reads the credit figures
+    # -------------------------------------------------------------------------
+
+    def _figures_read_as(self, user, partner=None):
+        partner = (partner or self.customer).with_user(user)
+        partner.invalidate_recordset()
+        return partner.read(
+            [
+                "credit_exposure",
+                "credit_available",
+                "credit_overdue_amount",
+                "credit_rating",
+                "credit_average_days_late",
+            ]
+        )[0]
+
+    def test_credit_figures_for_finance_and_own_salesperson_only(self):
+        self.invoice_at(self.days_ago(40), 300.0, due=self.days_ago(20))
+        other_salesperson = new_test_user(
+            self.env,
+            login="credit_other_salesperson",
+            groups="sales_team.group_sale_salesman_all_leads",
+            company_id=self.company.id,
+        )
+        billing = new_test_user(
+            self.env,
+            login="credit_billing",
+            groups="account.group_account_invoice",
+            company_id=self.company.id,
+        )
+        employee = new_test_user(
+            self.env,
+            login="credit_employee",
+            groups="base.group_user",
+            company_id=self.company.id,
+        )
+        for user in (self.salesperson, self.credit_manager, billing):
+            values = self._figures_read_as(user)
+            self.assertEqual(values["credit_exposure"], 300.0, user.login)
+            self.assertEqual(values["credit_available"], 700.0, user.login)
+            self.assertEqual(values["credit_overdue_amount"], 300.0, user.login)
+            self.assertEqual(values["credit_rating"], "c", user.login)
+        values = self._figures_read_as(other_salesperson)
+        self.assertEqual(
+            values,
+            dict(
+                values,
+                credit_exposure=0.0,
+                credit_available=0.0,
+                credit_overdue_amount=0.0,
+                credit_rating=False,
+                credit_average_days_late=0.0,
+            ),
+            "another salesperson's customer shows nothing",
+        )
+        self.commit_refresh()
+        Partner = self.env["res.partner"]
+        self.assertFalse(
+            Partner.with_user(other_salesperson).search(
+                [("id", "=", self.customer.id), ("credit_exposure", ">", 100.0)]
+            ),
+            "nor is found by its figures",
+        )
+        self.assertEqual(
+            Partner.with_user(billing).search(
+                [("id", "=", self.customer.id), ("credit_exposure", ">", 100.0)]
+            ),
+            self.customer,
+        )
+        with self.assertRaises(AccessError):
+            self.customer.with_user(employee).read(["credit_exposure"])
+
+    def test_billing_users_keep_odoo_right_to_set_credit_limits(self):
+        billing = new_test_user(
+            self.env,
+            login="credit_billing_limit",
+            groups="account.group_account_invoice,base.group_partner_manager",
+            company_id=self.company.id,
+        )
+        customer = self.customer.with_user(billing)
+        self.assertTrue(customer.credit_limit_editable)
+        self.assertFalse(customer.credit_control_editable)
+        customer.write({"credit_limit": 4000.0})
+        self.assertEqual(self.customer.credit_limit, 4000.0)
+        body = self.customer.message_ids[0].body
+        self.assertIn("1,000.00", body, "the change is logged")
+        self.assertIn("4,000.00", body)
+        for values in (
+            {"credit_hold": True, "credit_limit": 10.0},
+            {"credit_rating_override": "a"},
+        ):
+            with self.assertRaises(AccessError):
+                customer.sudo(False).write(values)
+        self.assertEqual(self.customer.credit_limit, 4000.0, "refused: unchanged")
+        self.assertFalse(self.customer.credit_hold)
+        self.assertFalse(self.customer.credit_rating_override)
+        created = (
+            self.env["res.partner"]
+            .with_user(billing)
+            .create({"name": "New billed customer", "credit_limit": 500.0})
+        )
+        self.assertEqual(created.credit_limit, 500.0)
+
+    # -------------------------------------------------------------------------
+    # Orders to invoice as Odoo counts them, one banner
+    # -------------------------------------------------------------------------
+
+    def test_short_shipped_order_counts_what_is_left_to_invoice(self):
+        order = self.create_order([(self.product_delivered, 4, 100.0)])
+        self.assertEqual(self.figures()["order_amount"], 0.0, "nothing delivered")
+        self.deliver(order, [2])
+        self.invoice(order)
+        order.with_user(self.salesperson).action_lock()  # short-shipped
+        figures = self.figures()
+        self.assertEqual(figures["order_amount"], 0.0)
+        self.assertEqual(figures["credit_exposure"], 200.0)
+        self.assertEqual(
+            self.customer.with_user(self.salesperson).credit_exposure, 200.0
+        )
+
+    def test_returned_and_refunded_order_stops_counting(self):
+        order = self.create_order([(self.product_delivered, 2, 100.0)])
+        self.deliver(order, [2])
+        invoice = self.invoice(order)
+        self.refund(invoice)
+        self.deliver(order, [0])  # returned
+        figures = self.figures()
+        self.assertEqual(figures["order_amount"], 0.0)
+        self.assertEqual(figures["credit_exposure"], 0.0)
+
+    def test_warn_shows_one_banner_with_one_exposure(self):
+        self.invoice_at(self.today, 800.0)
+        # A draft invoice Odoo's own figure left out.
+        self.init_invoice(
+            "out_invoice", partner=self.customer, amounts=[100.0], taxes=[]
+        )
+        order = self.quotation(300.0).with_user(self.salesperson)
+        self.assertIn("exposure $\xa0900.00", order.credit_check_message)
+        self.assertIn("excess $\xa0200.00", order.credit_check_message)
+        self.assertIn("$\xa01,200.00", order.partner_credit_warning, "900 + 300")
+        arch = order.get_view(self.env.ref("sale.view_order_form").id)["arch"]
+        self.assertIn(
+            "partner_credit_warning == '' or credit_check_message",
+            arch,
+            "Odoo's banner hides when the credit control one shows",
+        )
