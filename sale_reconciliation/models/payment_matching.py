@@ -29,7 +29,9 @@ PARTNER_BATCH_SIZE = 200
 
 # Fields of the open journal items read for matching.
 OPEN_ITEM_FIELDS = [
+    "company_id",
     "partner_id",
+    "account_id",
     "move_id",
     "move_name",
     "ref",
@@ -40,13 +42,34 @@ OPEN_ITEM_FIELDS = [
     "amount_residual_currency",
 ]
 
+# A reference (invoice number, payment reference) names an invoice only when
+# it has at least MIN_REFERENCE_LENGTH letters and digits; one of letters only
+# needs MIN_LETTER_REFERENCE_LENGTH: "ACME" or "JAN" is a word of the memo, not
+# a reference, whatever the customer wrote.
+MIN_REFERENCE_LENGTH = 3
+MIN_LETTER_REFERENCE_LENGTH = 6
+
 NOT_ALPHANUMERIC = re.compile(r"[^0-9A-Z]+")
+
+
+def reference_words(text):
+    """The runs of letters and digits of ``text``, upper case: what stands
+    between its separators (spaces, punctuation, any other character)."""
+    return [word for word in NOT_ALPHANUMERIC.split((text or "").upper()) if word]
 
 
 def normalize_reference(text):
     """Upper case, without spaces and separators: "inv/2026 / 0001" and
     "INV20260001" name the same invoice."""
-    return NOT_ALPHANUMERIC.sub("", (text or "").upper())
+    return "".join(reference_words(text))
+
+
+def is_reference(key):
+    """Whether a normalised ``key`` is long enough to name an invoice on its
+    own."""
+    if key.isalpha():
+        return len(key) >= MIN_LETTER_REFERENCE_LENGTH
+    return len(key) >= MIN_REFERENCE_LENGTH
 
 
 def check_rules(text):
@@ -73,19 +96,37 @@ def parse_rules(text):
     return codes
 
 
+def spans_of_words(words, max_length):
+    """Every run of consecutive ``words`` joined without separators, up to
+    ``max_length`` characters: what a reference may be written as."""
+    spans = set()
+    for start in range(len(words)):
+        span = ""
+        for word in words[start:]:
+            span += word
+            if len(span) > max_length:
+                break
+            spans.add(span)
+    return spans
+
+
 def debits_named_by(credit, debits):
     """The open invoices whose number or payment reference the payment's memo,
-    reference or label names (spacing and case ignored, whole numbers only:
-    INV/1 does not name INV/12)."""
+    reference or label names: the reference, without its separators, is one
+    or more whole words of the memo, without theirs ("INV/2025/00012" is
+    named by "Payment inv 2025 00012" and by "INV2025/00012", not by
+    "INV/2025/000123" nor "XINV/2025/00012"; "ACME" is not named by "MACMEX").
+    Letter-only references shorter than MIN_LETTER_REFERENCE_LENGTH name
+    nothing."""
     move = credit.move_id
-    text = " ".join(
-        filter(None, [credit.ref, credit.name, move.ref, move.payment_reference])
-    ).upper()
-    if not text:
+    words = reference_words(
+        " ".join(
+            filter(None, [credit.ref, credit.name, move.ref, move.payment_reference])
+        )
+    )
+    if not words:
         return []
-    tokens = {normalize_reference(token) for token in text.split()}
-    squashed = normalize_reference(text)
-    named = []
+    keyed = []
     for debit in debits:
         keys = {
             normalize_reference(key)
@@ -96,16 +137,13 @@ def debits_named_by(credit, debits):
             )
             if key
         }
-        if any(
-            len(key) >= 3
-            and (
-                key in tokens
-                or re.search(rf"(?<![0-9]){re.escape(key)}(?![0-9])", squashed)
-            )
-            for key in keys
-        ):
-            named.append(debit)
-    return named
+        keys = {key for key in keys if is_reference(key)}
+        if keys:
+            keyed.append((debit, keys))
+    if not keyed:
+        return []
+    spans = spans_of_words(words, max(len(key) for _d, keys in keyed for key in keys))
+    return [debit for debit, keys in keyed if keys & spans]
 
 
 def find_exact_sum(target, candidates, open_units):
@@ -120,9 +158,10 @@ def find_exact_sum(target, candidates, open_units):
 
 class CustomerMatcher:
     """One customer's open invoices (debits) and payments or credit notes
-    (credits) in one currency, and the proposals the rules make, each item
-    used at most for what is open on it. Amounts are counted in currency units
-    (cents), so equal amounts compare exactly."""
+    (credits) of one company, on one receivable account and in one currency
+    (what Odoo's ``reconcile()`` takes together), and the proposals the rules
+    make, each item used at most for what is open on it. Amounts are counted
+    in currency units (cents), so equal amounts compare exactly."""
 
     def __init__(self, rounding, debits, credits):
         self.rounding = rounding

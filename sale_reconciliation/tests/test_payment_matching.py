@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
@@ -77,6 +78,51 @@ class TestPaymentMatching(StatementCommon):
         self.assertEqual(
             self.proposals(self.preview("reference")),
             [("reference", payment.move_id, seventy_seven, 10.0)],
+        )
+
+    def test_short_letter_references_never_match_on_their_own(self):
+        """A letter-only reference shorter than six letters names nothing,
+        and no reference is found inside another word."""
+        acme = self.invoice_at(self.days_ago(30), 100.0)
+        acme.payment_reference = "ACME"
+        january = self.invoice_at(self.days_ago(20), 200.0)
+        january.payment_reference = "JAN"
+        corporate = self.invoice_at(self.days_ago(10), 300.0)
+        corporate.payment_reference = "ACME-CORP"
+        self.payment(100.0, memo="MACMEX shipment")
+        self.payment(200.0, memo="January invoices")
+        self.payment(100.0, memo="acme")
+        self.payment(300.0, memo="MACME CORPS")
+        self.assertFalse(self.preview("reference").line_ids)
+        payment = self.payment(300.0, memo="Acme Corp, balance")
+        self.assertEqual(
+            self.proposals(self.preview("reference")),
+            [("reference", payment.move_id, corporate, 300.0)],
+        )
+
+    def test_invoice_number_between_separators(self):
+        """The invoice number is found whatever the separators, case and
+        spacing of the memo, but not glued to another word."""
+        invoices = [
+            self.invoice_at(self.days_ago(30 - index), amount)
+            for index, amount in enumerate((100.0, 200.0, 300.0, 400.0))
+        ]
+        memos = [
+            "Payment " + invoices[0].name.lower().replace("/", " "),
+            invoices[1].name.replace("/", "", 1),
+            f"付款{invoices[2].name}。",
+            "REF" + invoices[3].name,
+        ]
+        payments = [
+            self.payment(invoice.amount_total, memo=memo)
+            for invoice, memo in zip(invoices, memos, strict=True)
+        ]
+        self.assertEqual(
+            self.proposals(self.preview("reference")),
+            [
+                ("reference", payment.move_id, invoice, invoice.amount_total)
+                for invoice, payment in zip(invoices[:3], payments, strict=False)
+            ],
         )
 
     def test_invoice_payment_reference_is_recognised(self):
@@ -174,6 +220,93 @@ class TestPaymentMatching(StatementCommon):
         self.assertEqual(invoice.reconciliation_state, "reconciled")
         self.assertEqual(invoice.amount_residual, 0.0)
 
+    def other_receivable_account(self):
+        return self.env["account.account"].create(
+            {
+                "name": "Receivable, second ledger",
+                "code": "121900",
+                "account_type": "asset_receivable",
+                "reconcile": True,
+            }
+        )
+
+    def receivable_line(self, record):
+        move = record.move_id if record._name == "account.payment" else record
+        return move.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+
+    def test_items_matched_within_their_receivable_account(self):
+        """A customer's invoices and payments on two receivable accounts are
+        matched account by account, all in one Apply."""
+        first_account = self.customer.property_account_receivable_id
+        second_account = self.other_receivable_account()
+        invoice_1 = self.invoice_at(self.days_ago(20), 100.0)
+        self.customer.property_account_receivable_id = second_account
+        invoice_2 = self.invoice_at(self.days_ago(10), 300.0)
+        payment_2 = self.payment(300.0, date=self.days_ago(5))
+        self.customer.property_account_receivable_id = first_account
+        payment_1 = self.payment(100.0)
+        self.assertEqual(self.receivable_line(invoice_2).account_id, second_account)
+        self.assertEqual(self.receivable_line(payment_2).account_id, second_account)
+        wizard = self.preview("fifo")
+        self.assertEqual(
+            sorted(self.proposals(wizard), key=lambda proposal: proposal[3]),
+            [
+                ("fifo", payment_1.move_id, invoice_1, 100.0),
+                ("fifo", payment_2.move_id, invoice_2, 300.0),
+            ],
+        )
+        self.assertEqual(
+            wizard.line_ids.mapped("account_id"), first_account | second_account
+        )
+        action = wizard.action_apply()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertEqual(wizard.line_ids.mapped("state"), ["matched", "matched"])
+        for invoice in invoice_1 | invoice_2:
+            self.assertEqual(invoice.reconciliation_state, "reconciled")
+            self.assertEqual(invoice.amount_residual, 0.0)
+        self.assertEqual(payment_1.reconciliation_state, "matched")
+        self.assertEqual(payment_2.reconciliation_state, "matched")
+
+    def test_refused_proposal_reported_while_the_others_apply(self):
+        """Between the preview and the match, one invoice is reset to draft and
+        another paid: Odoo refuses their proposals, which change nothing and
+        are shown with Odoo's reason; the third is matched."""
+        drafted = self.invoice_at(self.days_ago(30), 100.0)
+        paid = self.invoice_at(self.days_ago(20), 200.0)
+        kept = self.invoice_at(self.days_ago(10), 300.0)
+        payments = [self.payment(amount) for amount in (100.0, 200.0, 300.0)]
+        wizard = self.preview("amount")
+        self.assertEqual(len(wizard.line_ids), 3)
+        drafted.button_draft()
+        self.pay(paid)
+
+        action = wizard.action_apply()
+        self.assertEqual(action["res_model"], wizard._name)
+        self.assertEqual(action["res_id"], wizard.id)
+        self.assertEqual(wizard.state, "done")
+        result = {
+            line.debit_line_ids.move_id: (line.state, line.refusal)
+            for line in wizard.line_ids
+        }
+        self.assertEqual(result[kept], ("matched", False))
+        self.assertEqual(result[drafted][0], "refused")
+        self.assertIn("posted", result[drafted][1])
+        self.assertEqual(result[paid][0], "refused")
+        self.assertIn("already reconciled", result[paid][1])
+
+        self.assertEqual(kept.reconciliation_state, "reconciled")
+        self.assertEqual(payments[2].reconciliation_state, "matched")
+        self.assertEqual(drafted.state, "draft")
+        self.assertEqual(payments[0].reconciliation_state, "unmatched")
+        self.assertEqual(payments[1].reconciliation_state, "unmatched")
+        self.assertFalse(self.receivable_line(payments[1]).matched_debit_ids)
+        self.assertEqual(paid.amount_residual, 0.0)
+        with self.assertRaises(UserError):
+            wizard.action_apply()
+        self.assertEqual(payments[0].reconciliation_state, "unmatched")
+
     def test_unticked_proposals_are_not_matched(self):
         first = self.invoice_at(self.days_ago(20), 100.0)
         second = self.invoice_at(self.days_ago(10), 200.0)
@@ -233,6 +366,106 @@ class TestPaymentMatching(StatementCommon):
         self.env["sale.reconciliation.match"]._cron_match()
         self.assertEqual(named.reconciliation_state, "reconciled")
         self.assertEqual(fifo_only.payment_state, "not_paid")
+
+    def test_scheduled_action_goes_on_past_a_refusal(self):
+        """Odoo refuses a match needing an exchange difference in a company
+        without an exchange journal: that one is skipped and logged, the
+        company's other match and another company's are made."""
+        company = self.env.company
+        eur = self.setup_other_currency("EUR")
+        self.env["res.currency.rate"].create(
+            {
+                "name": self.today,
+                "rate": 2.5,
+                "currency_id": eur.id,
+                "company_id": company.id,
+            }
+        )
+        company.currency_exchange_journal_id = False
+        foreign = self.invoice_at(self.days_ago(10), 100.0, currency=eur)
+        foreign_payment = self.payment(100.0, memo=foreign.name, currency=eur)
+        local = self.invoice_at(self.days_ago(10), 300.0)
+        self.payment(300.0, memo=local.name)
+
+        company_2 = self.setup_other_company()["company"]
+        invoice_2 = self.init_invoice(
+            "out_invoice",
+            partner=self.customer,
+            invoice_date=self.days_ago(10),
+            amounts=[70.0],
+            taxes=[],
+            company=company_2,
+            post=True,
+        )
+        payment_2 = (
+            self.env["account.payment"]
+            .with_company(company_2)
+            .create(
+                {
+                    "amount": 70.0,
+                    "payment_type": "inbound",
+                    "partner_type": "customer",
+                    "partner_id": self.customer.id,
+                    "company_id": company_2.id,
+                }
+            )
+        )
+        payment_2.action_post()
+
+        logger = "odoo.addons.sale_reconciliation.wizards.sale_reconciliation_match"
+        with self.assertLogs(logger, level="WARNING") as logs:
+            self.env["sale.reconciliation.match"]._cron_match()
+        self.assertEqual(local.reconciliation_state, "reconciled")
+        self.assertEqual(invoice_2.payment_state, "paid")
+        self.assertEqual(foreign.payment_state, "not_paid")
+        self.assertEqual(foreign.amount_residual, 100.0)
+        self.assertEqual(foreign_payment.reconciliation_state, "unmatched")
+        refusal = "\n".join(logs.output)
+        self.assertIn(foreign_payment.move_id.name, refusal)
+        self.assertIn(foreign.name, refusal)
+        self.assertIn("Exchange Gain or Loss Journal", refusal)
+
+    def test_scheduled_action_goes_on_past_a_failed_company(self):
+        """A company whose matching fails outright is rolled back, logged and
+        skipped; the next company is matched."""
+        company = self.env.company
+        local = self.invoice_at(self.days_ago(10), 300.0)
+        local_payment = self.payment(300.0, memo=local.name)
+        company_2 = self.setup_other_company()["company"]
+        invoice_2 = self.init_invoice(
+            "out_invoice",
+            partner=self.customer,
+            invoice_date=self.days_ago(10),
+            amounts=[70.0],
+            taxes=[],
+            company=company_2,
+            post=True,
+        )
+        payment_2 = self.receive_payment(70.0, company=company_2)
+        Match = type(self.env["sale.reconciliation.match"])
+        compute_proposals = Match._compute_proposals
+
+        def fail_in_first_company(wizard, rules):
+            proposals = compute_proposals(wizard, rules)
+            if wizard.company_id == company:
+                wizard.env["sale.reconciliation.match.line"].create(
+                    [dict(vals, wizard_id=wizard.id) for vals in proposals]
+                )._reconcile()
+                raise UserError("Company refused after matching")
+            return proposals
+
+        logger = "odoo.addons.sale_reconciliation.wizards.sale_reconciliation_match"
+        with (
+            patch.object(Match, "_compute_proposals", fail_in_first_company),
+            self.assertLogs(logger, level="ERROR") as logs,
+        ):
+            self.env["sale.reconciliation.match"]._cron_match()
+        self.assertEqual(local.payment_state, "not_paid", "rolled back")
+        self.assertEqual(local_payment.reconciliation_state, "unmatched")
+        self.assertEqual(invoice_2.payment_state, "paid")
+        self.assertEqual(payment_2.reconciliation_state, "matched")
+        self.assertIn(company.name, "\n".join(logs.output))
+        self.assertIn("Company refused after matching", "\n".join(logs.output))
 
     @staticmethod
     def aging(statement):

@@ -1,4 +1,7 @@
 import logging
+import threading
+
+import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -51,7 +54,7 @@ class SaleReconciliationMatch(models.TransientModel):
         "due first, partial matches included).",
     )
     state = fields.Selection(
-        selection=[("scope", "Scope"), ("preview", "Preview")],
+        selection=[("scope", "Scope"), ("preview", "Preview"), ("done", "Done")],
         default="scope",
         required=True,
     )
@@ -118,11 +121,21 @@ class SaleReconciliationMatch(models.TransientModel):
         return self._reopen()
 
     def action_apply(self):
+        """Reconcile the ticked proposals, each on its own: one Odoo refuses
+        changes nothing and is shown with Odoo's reason, the others are
+        matched."""
         self.ensure_one()
-        selected = self.line_ids.filtered("selected")
+        if self.state != "preview":
+            raise UserError(_("Preview the proposals before matching them."))
+        selected = self.line_ids.filtered(
+            lambda line: line.selected and line.state == "proposed"
+        )
         if not selected:
             raise UserError(_("Tick at least one proposal to match."))
-        count = selected._reconcile()
+        matched, refused = selected._reconcile()
+        self.state = "done"
+        if refused:
+            return self._reopen()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -130,7 +143,7 @@ class SaleReconciliationMatch(models.TransientModel):
                 "type": "success",
                 "message": _(
                     "%(count)s payments and credit notes matched with invoices.",
-                    count=count,
+                    count=len(matched),
                 ),
                 "next": {"type": "ir.actions.act_window_close"},
             },
@@ -153,30 +166,55 @@ class SaleReconciliationMatch(models.TransientModel):
     @api.model
     def _cron_match(self):
         """Match, in every company, what needs no judgement: the memo names
-        the invoice, or one invoice has exactly the amount."""
+        the invoice, or one invoice has exactly the amount. Each company is
+        matched in its own savepoint and, outside tests, committed on its own
+        (Odoo 18's ``ir.cron`` has ``_notify_progress`` but no commit helper:
+        this is how its own batch crons commit); a proposal Odoo refuses, or a
+        company that fails, is logged and skipped, the others are matched."""
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
         # sudo: scheduled action - every company's payments, whatever companies
         # the cron user is allowed in.
-        for company in self.env["res.company"].sudo().search([]):
-            wizard = (
-                self.sudo()
-                .with_company(company)
-                .create({"company_id": company.id, "rules": ",".join(AUTOMATIC_RULES)})
-            )
-            proposals = wizard._compute_proposals(list(AUTOMATIC_RULES))
-            lines = wizard.env["sale.reconciliation.match.line"].create(
-                [dict(vals, wizard_id=wizard.id) for vals in proposals]
-            )
-            count = lines._reconcile()
-            _logger.info(
-                "Payment matching in %s: %s payments and credit notes matched " "(%s)",
-                company.name,
-                count,
-                ", ".join(
-                    f"{line.credit_line_id.move_name} -> "
-                    f"{', '.join(line.debit_line_ids.mapped('move_name'))}"
-                    for line in lines
+        companies = self.env["res.company"].sudo().search([])
+        for done, company in enumerate(companies, start=1):
+            try:
+                with self.env.cr.savepoint():
+                    self.sudo().with_company(company)._match_company(company)
+            except (UserError, psycopg2.Error):
+                # psycopg2: a lock or a concurrent update; the next run
+                # matches what this one left.
+                _logger.exception(
+                    "Payment matching in %s skipped: nothing matched in it",
+                    company.name,
                 )
-                or "nothing to match",
+            self.env["ir.cron"]._notify_progress(
+                done=done, remaining=len(companies) - done
+            )
+            if auto_commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    @api.model
+    def _match_company(self, company):
+        """The scheduled matching of one company, its refusals logged."""
+        wizard = self.create(
+            {"company_id": company.id, "rules": ",".join(AUTOMATIC_RULES)}
+        )
+        proposals = wizard._compute_proposals(list(AUTOMATIC_RULES))
+        lines = wizard.env["sale.reconciliation.match.line"].create(
+            [dict(vals, wizard_id=wizard.id) for vals in proposals]
+        )
+        matched, refused = lines._reconcile()
+        _logger.info(
+            "Payment matching in %s: %s payments and credit notes matched (%s)",
+            company.name,
+            len(matched),
+            ", ".join(line._describe() for line in matched) or "nothing to match",
+        )
+        for line in refused:
+            _logger.warning(
+                "Payment matching in %s: %s not matched, refused: %s",
+                company.name,
+                line._describe(),
+                line.refusal,
             )
 
     # -------------------------------------------------------------------------
@@ -219,16 +257,26 @@ class SaleReconciliationMatch(models.TransientModel):
                 OPEN_ITEM_FIELDS,
                 order="date_maturity, date, id",
             )
+            # What Odoo's reconcile() takes together: one company, one
+            # account; and one customer, in one currency, for the rules.
             groups = items.grouped(
-                lambda line: (line.partner_id.commercial_partner_id, line.currency_id)
+                lambda line: (
+                    line.company_id,
+                    line.partner_id.commercial_partner_id,
+                    line.account_id,
+                    line.currency_id,
+                )
             )
-            for (partner, currency), lines in groups.items():
-                proposals += self._match_customer(partner, currency, lines, rules)
+            for (_company, partner, account, currency), lines in groups.items():
+                proposals += self._match_customer(
+                    partner, account, currency, lines, rules
+                )
             self.env.invalidate_all()
         return proposals
 
-    def _match_customer(self, partner, currency, lines, rules):
-        """Proposals for one customer's open items in one currency."""
+    def _match_customer(self, partner, account, currency, lines, rules):
+        """Proposals for one customer's open items on one receivable account
+        in one currency."""
         debits = lines.filtered(lambda line: line.amount_residual_currency > 0)
         credits = (lines - debits).filtered(self._in_date_scope)
         if not debits or not credits:
@@ -240,6 +288,7 @@ class SaleReconciliationMatch(models.TransientModel):
             {
                 "rule": rule,
                 "partner_id": partner.id,
+                "account_id": account.id,
                 "currency_id": currency.id,
                 "credit_line_id": credit.id,
                 "debit_line_ids": [fields.Command.set([debit.id for debit in chosen])],
@@ -269,6 +318,9 @@ class SaleReconciliationMatchLine(models.TransientModel):
     partner_id = fields.Many2one(
         comodel_name="res.partner", string="Customer", readonly=True
     )
+    account_id = fields.Many2one(
+        comodel_name="account.account", string="Receivable Account", readonly=True
+    )
     currency_id = fields.Many2one(comodel_name="res.currency", readonly=True)
     credit_line_id = fields.Many2one(
         comodel_name="account.move.line",
@@ -291,23 +343,87 @@ class SaleReconciliationMatchLine(models.TransientModel):
         readonly=True,
         help="What this proposal settles, in the items' currency.",
     )
+    state = fields.Selection(
+        selection=[
+            ("proposed", "Proposed"),
+            ("matched", "Matched"),
+            ("refused", "Refused"),
+        ],
+        string="Result",
+        default="proposed",
+        required=True,
+        readonly=True,
+    )
+    refusal = fields.Text(
+        string="Why Refused",
+        readonly=True,
+        help="Why this proposal was not matched: nothing of it was.",
+    )
 
     @api.depends("debit_line_ids.move_name")
     def _compute_invoice_names(self):
         for line in self:
             line.invoice_names = ", ".join(line.debit_line_ids.mapped("move_name"))
 
+    def _describe(self):
+        self.ensure_one()
+        return (
+            f"{self.credit_line_id.move_name} -> "
+            f"{', '.join(self.debit_line_ids.mapped('move_name'))}"
+        )
+
+    def _get_incoherence(self):
+        """Why this proposal may not be reconciled, or None: it must settle
+        invoices of one customer of the wizard's company with one of its
+        payments or credit notes, on one receivable account in one currency,
+        as the wizard proposes. Whether they are still open is Odoo's
+        ``reconcile()`` to say."""
+        self.ensure_one()
+        credit = self.credit_line_id
+        items = credit | self.debit_line_ids
+        if (
+            not self.debit_line_ids
+            or credit in self.debit_line_ids
+            or items.company_id != self.wizard_id.company_id
+            or len(items.account_id) != 1
+            or items.account_id.account_type != "asset_receivable"
+            or len(items.currency_id) != 1
+            or items.partner_id.commercial_partner_id != self.partner_id
+            or credit.amount_currency >= 0
+            or any(debit.amount_currency <= 0 for debit in self.debit_line_ids)
+        ):
+            return _(
+                "This proposal does not settle invoices of one customer of "
+                "the company with one of its payments or credit notes, on one "
+                "receivable account and in one currency."
+            )
+        return None
+
     def _reconcile(self):
         """Reconcile each proposal with Odoo's own ``reconcile()``, one after
         the other (an invoice partly settled by one payment may be settled by
-        the next); proposals whose items were reconciled since the preview are
-        left out. Returns the number of proposals reconciled."""
-        count = 0
+        the next), each in its own savepoint: a proposal Odoo refuses (its
+        invoice reset to draft or paid since the preview, an exchange
+        difference without an exchange journal, ...) changes nothing and is
+        marked refused with Odoo's reason, the others are reconciled.
+        Returns the proposals matched and those refused."""
+        results = {}
         for line in self:
-            items = (line.credit_line_id | line.debit_line_ids).filtered(
-                lambda item: not item.reconciled
-            )
-            if line.credit_line_id in items and items - line.credit_line_id:
-                items.reconcile()
-                count += 1
-        return count
+            reason = line._get_incoherence()
+            if not reason:
+                try:
+                    with self.env.cr.savepoint():
+                        (line.credit_line_id | line.debit_line_ids).reconcile()
+                except UserError as error:
+                    reason = str(error)
+            results[line] = reason
+        matched = self.browse(
+            [line.id for line, reason in results.items() if not reason]
+        )
+        matched.write({"state": "matched", "refusal": False})
+        refused = self.browse()
+        for line, reason in results.items():
+            if reason:
+                line.write({"state": "refused", "refusal": reason})
+                refused |= line
+        return matched, refused
