@@ -100,10 +100,16 @@ class AccountMove(models.Model):
     # -------------------------------------------------------------------------
 
     def _mark_credit_refresh(self):
+        # Customer documents and entries on a receivable account only: a
+        # vendor bill or a bank fee says nothing of a customer's credit.
         self.env["sale.reconciliation.credit.profile"]._mark_for_refresh(
             (move.commercial_partner_id, move.company_id)
             for move in self
             if move.commercial_partner_id
+            and (
+                move.is_sale_document(include_receipts=True)
+                or "asset_receivable" in move.line_ids.mapped("account_type")
+            )
         )
 
 
@@ -123,5 +129,7 @@ class AccountPartialReconcile(models.Model):
     def _mark_credit_refresh(self):
         lines = self.debit_move_id | self.credit_move_id
         self.env["sale.reconciliation.credit.profile"]._mark_for_refresh(
-            (line.partner_id, line.company_id) for line in lines if line.partner_id
+            (line.partner_id, line.company_id)
+            for line in lines
+            if line.partner_id and line.account_type == "asset_receivable"
         )

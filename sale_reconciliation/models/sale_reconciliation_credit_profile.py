@@ -15,7 +15,7 @@ CREDIT_RATINGS = [
 ]
 
 # Key, in the cursor's precommit data, of the (partner, company) pairs whose
-# credit figures are refreshed just before the transaction commits.
+# credit figures are queued for a refresh when the transaction commits.
 PENDING_REFRESH_KEY = "sale_reconciliation.credit_refresh"
 
 # Payment behaviour is rated over this many days.
@@ -25,10 +25,12 @@ RATING_WINDOW_DAYS = 365
 class SaleReconciliationCreditProfile(models.Model):
     """One customer's credit figures in one company.
 
-    The figures are refreshed by a scheduled action and, at commit, for the
-    customers whose documents changed in the transaction. They live here, not
-    on the partner: refreshing them never writes (nor locks) the partner row
-    that every invoice, order and payment of the customer reads.
+    The figures are refreshed by a scheduled action: every night for every
+    customer, and soon after a commit for the customers whose documents
+    changed in it (queued in ``sale.reconciliation.credit.refresh``). They
+    live here, not on the partner: refreshing them never writes (nor locks)
+    the partner row that every invoice, order and payment of the customer
+    reads.
     """
 
     _name = "sale.reconciliation.credit.profile"
@@ -162,9 +164,15 @@ class SaleReconciliationCreditProfile(models.Model):
 
     @api.model
     def _mark_for_refresh(self, pairs):
-        """Refresh, just before the transaction commits, the credit figures of
-        the customers of ``pairs`` ((partner, company) records, any contact
-        of the customer), once however many documents changed."""
+        """Queue, when the transaction commits, the customers of ``pairs``
+        ((partner, company) records, any contact of the customer) for a
+        refresh of their credit figures, once however many documents changed,
+        and wake the scheduled action that refreshes them.
+
+        Nothing is computed nor locked in the transaction that changed the
+        documents: two users posting for the same customer at once never wait
+        for nor fail on each other because of credit figures. The check made
+        when an order is confirmed reads live figures, not these."""
         pairs = {
             (partner.id, company.id)
             for partner, company in pairs
@@ -176,23 +184,56 @@ class SaleReconciliationCreditProfile(models.Model):
         pending = precommit.data.get(PENDING_REFRESH_KEY)
         if pending is None:
             pending = precommit.data[PENDING_REFRESH_KEY] = set()
-            # sudo: the figures add up every document of the customer, whoever
-            # changed one of them.
-            profile_model = self.sudo()
-            precommit.add(profile_model._refresh_pending)
+            # sudo: the queue and the scheduled action are technical; whoever
+            # changed a document queues its customer.
+            precommit.add(self.sudo()._queue_pending)
         pending.update(pairs)
 
-    def _refresh_pending(self):
+    def _queue_pending(self):
         pending = self.env.cr.precommit.data.pop(PENDING_REFRESH_KEY, set())
+        if not pending:
+            return
+        self.env.execute_query(
+            SQL(
+                """
+                INSERT INTO sale_reconciliation_credit_refresh (partner_id, company_id)
+                SELECT partner.commercial_partner_id, pair.company_id
+                  FROM unnest(%s::int[], %s::int[]) AS pair(partner_id, company_id)
+                  JOIN res_partner partner ON partner.id = pair.partner_id
+                """,
+                [partner_id for partner_id, _company_id in pending],
+                [company_id for _partner_id, company_id in pending],
+            )
+        )
+        cron = self.env.ref(
+            "sale_reconciliation.ir_cron_refresh_queued_credit_profiles",
+            raise_if_not_found=False,
+        )
+        if cron:
+            cron._trigger()
+
+    @api.model
+    def _cron_refresh_queued(self):
+        """Refresh the credit figures of the queued customers."""
+        rows = self.env.execute_query(
+            SQL(
+                "DELETE FROM sale_reconciliation_credit_refresh "
+                "RETURNING partner_id, company_id"
+            )
+        )
         partner_ids_by_company = defaultdict(set)
-        for partner_id, company_id in pending:
+        for partner_id, company_id in rows:
             partner_ids_by_company[company_id].add(partner_id)
+        # sudo: scheduled action - the figures add up every document of the
+        # customer, in every company.
+        profile_model = self.sudo()
         for company_id, partner_ids in partner_ids_by_company.items():
-            company = self.env["res.company"].browse(company_id).exists()
-            partners = self.env["res.partner"].browse(partner_ids).exists()
-            if company and partners:
-                self._refresh(company, partners.commercial_partner_id.ids)
-        self.env.flush_all()
+            company = profile_model.env["res.company"].browse(company_id).exists()
+            if company:
+                profile_model.with_company(company)._refresh(
+                    company, sorted(partner_ids)
+                )
+        return len(rows)
 
     @api.model
     def _cron_refresh(self):

@@ -51,9 +51,11 @@ class TestCreditControl(StatementCommon):
         )
 
     def commit_refresh(self):
-        """What the commit does: flush, then the precommit refresh."""
+        """What the commit does (flush, then queue the customers whose
+        documents changed), then the scheduled action the commit wakes."""
         self.env.flush_all()
         self.env.cr.precommit.run()
+        self.Profile._cron_refresh_queued()
 
     # -------------------------------------------------------------------------
     # Exposure
