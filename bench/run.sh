@@ -10,4 +10,6 @@ install=$(bench/install_at_scale.sh | grep '^INSTALL ')
 echo "$install"
 matching=$(bench/matching_at_scale.sh | grep '^MATCHING ')
 echo "$matching"
-echo "BENCH ${statements#STATEMENTS } ${install#INSTALL } ${matching#MATCHING }"
+core=$(bench/core_flows_at_scale.sh | grep '^CORE ')
+echo "$core"
+echo "BENCH ${statements#STATEMENTS } ${install#INSTALL } ${matching#MATCHING } ${core#CORE }"

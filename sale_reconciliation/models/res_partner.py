@@ -349,7 +349,7 @@ class ResPartner(models.Model):
         raise AccessError(
             _(
                 "Only credit managers may change credit ratings and holds; "
-                "credit limits, credit managers and billing users."
+                "credit managers and billing users may change credit limits."
             )
         )
 
