@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import models
 
 
 class PaymentTransaction(models.Model):
@@ -25,17 +25,3 @@ class PaymentTransaction(models.Model):
                 quotation._request_credit_approval_for_online_payment(tx)
                 held |= tx
         return super(PaymentTransaction, self - held)._check_amount_and_confirm_order()
-
-
-class ResCompany(models.Model):
-    # Kept with the payment flow it serves (the company's other credit
-    # settings live in res_company.py).
-    _inherit = "res.company"
-
-    credit_confirm_paid_online = fields.Boolean(
-        string="Orders Paid Online in Full Confirm",
-        default=True,
-        help="A quotation the customer paid in full online is confirmed "
-        "whatever the customer's credit. One paid in part that credit control "
-        "refuses becomes a credit approval request for the credit managers.",
-    )

@@ -123,6 +123,13 @@ class ResCompany(models.Model):
         help="Orders whose full amount is already paid (online payment or paid "
         "down payment invoices) are confirmed whatever the customer's credit.",
     )
+    credit_confirm_paid_online = fields.Boolean(
+        string="Orders Paid Online in Full Confirm",
+        default=True,
+        help="A quotation the customer paid in full online is confirmed "
+        "whatever the customer's credit. One paid in part that credit control "
+        "refuses becomes a credit approval request for the credit managers.",
+    )
     credit_rating_a_days = fields.Integer(
         string="Excellent up to (Days Late)",
         default=5,

@@ -58,6 +58,9 @@ class ResConfigSettings(models.TransientModel):
     credit_bypass_prepaid = fields.Boolean(
         related="company_id.credit_bypass_prepaid", readonly=False
     )
+    credit_confirm_paid_online = fields.Boolean(
+        related="company_id.credit_confirm_paid_online", readonly=False
+    )
     credit_rating_a_days = fields.Integer(
         related="company_id.credit_rating_a_days", readonly=False
     )
