@@ -199,7 +199,10 @@ class SaleReconciliationCreditProfile(models.Model):
                 INSERT INTO sale_reconciliation_credit_refresh (partner_id, company_id)
                 SELECT partner.commercial_partner_id, pair.company_id
                   FROM unnest(%s::int[], %s::int[]) AS pair(partner_id, company_id)
+                  -- a customer or company made and undone in this transaction
+                  -- (a savepoint rolled back) is left out.
                   JOIN res_partner partner ON partner.id = pair.partner_id
+                  JOIN res_company company ON company.id = pair.company_id
                 """,
                 [partner_id for partner_id, _company_id in pending],
                 [company_id for _partner_id, company_id in pending],
