@@ -6,6 +6,16 @@ from odoo.tools import format_amount
 
 from .account_move import CUSTOMER_MOVE_TYPES
 
+# What the credit check of a quotation, and the banner showing it, read of
+# the order.
+CREDIT_CHECK_DEPENDENCIES = (
+    "state",
+    "company_id",
+    "partner_id",
+    "amount_total",
+    "currency_id",
+    "date_order",
+)
 RECONCILIATION_DEPENDENCIES = (
     "state",
     "currency_id",
@@ -213,12 +223,7 @@ class SaleOrder(models.Model):
             )
 
     @api.depends(
-        "state",
-        "company_id",
-        "partner_id",
-        "amount_total",
-        "currency_id",
-        "date_order",
+        *CREDIT_CHECK_DEPENDENCIES,
         "credit_approval_ids.state",
         "credit_approval_ids.amount",
     )
@@ -238,14 +243,7 @@ class SaleOrder(models.Model):
                 )
             )
 
-    @api.depends(
-        "state",
-        "company_id",
-        "partner_id",
-        "amount_total",
-        "currency_id",
-        "date_order",
-    )
+    @api.depends(*CREDIT_CHECK_DEPENDENCIES)
     def _compute_partner_credit_warning(self):
         # OVERRIDES sale: Odoo's banner, in Odoo's words, with the exposure
         # credit control reads (receivables, orders still to invoice as Odoo

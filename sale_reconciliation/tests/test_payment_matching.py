@@ -451,7 +451,7 @@ class TestPaymentMatching(StatementCommon):
                 wizard.env["sale.reconciliation.match.line"].create(
                     [dict(vals, wizard_id=wizard.id) for vals in proposals]
                 )._reconcile()
-                raise UserError("Company refused after matching")
+                raise UserError(wizard.env._("Company refused after matching"))
             return proposals
 
         logger = "odoo.addons.sale_reconciliation.wizards.sale_reconciliation_match"
