@@ -535,35 +535,38 @@ class SaleReconciliationStatement(models.Model):
                     )
                 )
 
-    def _get_closed_period_statements(self):
-        """These statements that fall in a closed sales period."""
+    def _get_closed_periods(self):
+        """{statement: the closed sales period it falls in}, for those of
+        these statements that fall in one."""
         if not self:
-            return self
+            return {}
         closed_period = self.env["sale.reconciliation.period"]._find_closed_periods(
             self.company_id, min(self.mapped("date_from")), max(self.mapped("date_to"))
         )
-        return self.filtered(
-            lambda s: closed_period(s.company_id, s.date_from, s.date_to)
-        )
+        periods = {
+            statement: closed_period(
+                statement.company_id, statement.date_from, statement.date_to
+            )
+            for statement in self
+        }
+        return {statement: period for statement, period in periods.items() if period}
+
+    def _get_closed_period_statements(self):
+        """These statements that fall in a closed sales period."""
+        return self.browse([statement.id for statement in self._get_closed_periods()])
 
     def _check_period_open(self):
         """Closing a sales period freezes the scope and the lines of its
         statements: refuse to make, move or read again a statement there."""
-        closed = self._get_closed_period_statements()
-        if not closed:
-            return
-        statement = closed[0]
-        period = self.env["sale.reconciliation.period"]._find_closed_periods(
-            statement.company_id, statement.date_from, statement.date_to
-        )(statement.company_id, statement.date_from, statement.date_to)
-        raise UserError(
-            _(
-                "Statement %(name)s falls in the closed sales period %(period)s: "
-                "its customer, dates and lines cannot change.",
-                name=statement.name,
-                period=period.name,
+        for statement, period in self._get_closed_periods().items():
+            raise UserError(
+                _(
+                    "Statement %(name)s falls in the closed sales period "
+                    "%(period)s: its customer, dates and lines cannot change.",
+                    name=statement.name,
+                    period=period.name,
+                )
             )
-        )
 
     def _check_writable(self, vals):
         fnames = set(vals)

@@ -133,25 +133,26 @@ class SaleReconciliationStatement(models.Model):
         acceptances at once are sealed one after the other."""
         self.ensure_one()
         number = int(self._get_seal_sequence(self.company_id).next_by_id())
-        # sudo: the previous seal may belong to a customer the user cannot
-        # see; only its hash is read.
-        previous = (
-            self.sudo().search(
-                [
-                    ("company_id", "=", self.company_id.id),
-                    ("seal_number", "=", number - 1),
-                ],
-                limit=1,
-            )
-            if number > 1
-            else self.browse()
-        )
+        previous = self._get_sealed_statement(self.company_id, number - 1)
         self._write_workflow({"seal_number": number})
         self._write_workflow(
             {
                 "state": "accepted",
                 "content_hash": self._compute_seal(previous.content_hash),
             }
+        )
+
+    @api.model
+    def _get_sealed_statement(self, company, seal_number):
+        """The statement of ``company`` sealed with ``seal_number`` (none
+        before the first)."""
+        if seal_number < 1:
+            return self.browse()
+        # sudo: the seal before may belong to a customer the user cannot
+        # see; only its hash is read.
+        return self.sudo().search(
+            [("company_id", "=", company.id), ("seal_number", "=", seal_number)],
+            limit=1,
         )
 
     @api.model
@@ -182,13 +183,7 @@ class SaleReconciliationStatement(models.Model):
         self.ensure_one()
         if not (self.content_hash and self.seal_number):
             return False
-        previous = self.sudo().search(
-            [
-                ("company_id", "=", self.company_id.id),
-                ("seal_number", "=", self.seal_number - 1),
-            ],
-            limit=1,
-        )
+        previous = self._get_sealed_statement(self.company_id, self.seal_number - 1)
         if self.seal_number > 1 and not previous:
             return False
         return self.content_hash == self._compute_seal(previous.content_hash)

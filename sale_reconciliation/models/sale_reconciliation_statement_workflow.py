@@ -195,13 +195,20 @@ class SaleReconciliationStatement(models.Model):
                     or statement.partner_id.name,
                     "accepted_date": now,
                     "signature": signature or False,
-                    "answer_channel": channel,
-                    "answer_recorded_by_id": self.env.user.id
-                    if channel == "backoffice"
-                    else False,
+                    **self._prepare_answer_vals(channel),
                 }
             )
             statement._seal()
+
+    def _prepare_answer_vals(self, channel):
+        """How the customer's answer came in: online, or recorded by the
+        current user from the back office."""
+        return {
+            "answer_channel": channel,
+            "answer_recorded_by_id": self.env.user.id
+            if channel == "backoffice"
+            else False,
+        }
 
     def _dispute(self, reason, line_comments, channel):
         """The customer's dispute, through the portal or recorded by a
@@ -239,10 +246,7 @@ class SaleReconciliationStatement(models.Model):
                 "state": "disputed",
                 "dispute_reason": reason,
                 "disputed_date": fields.Datetime.now(),
-                "answer_channel": channel,
-                "answer_recorded_by_id": self.env.user.id
-                if channel == "backoffice"
-                else False,
+                **self._prepare_answer_vals(channel),
             }
         )
 
