@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Benchmark: what the module costs Odoo's own flows. Two databases made the
-# same way, one without and one with the module; ROUNDS rounds on each,
-# alternated so that both see the same machine, of measure_core_flows.py
-# (confirm orders, post invoices, register payments, reconcile payments with
-# invoices). Prints one line: CORE k=v ..., with the medians and the ratios
-# with / without (1.00: no cost).
+# same way, one without and one with the module, vacuumed and analysed;
+# ROUNDS rounds of measure_core_flows.py (confirm orders, post invoices,
+# register payments, reconcile payments with invoices), the two databases
+# taking turns step by step in one process. Prints one line: CORE k=v ...,
+# with each side's medians and the ratios with / without (median of the
+# rounds' ratios; 1.00: no cost).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/common.sh
 
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 prefix=sale_reconciliation_bench_core_$$
 work=$(mktemp -d -t sale_reconciliation_bench.XXXXXX)
 cleanup() {
@@ -29,31 +30,34 @@ createdb -T "${prefix}_without" "${prefix}_with"
 echo "==> the same database with the module" >&2
 run_odoo -d "${prefix}_with" -i sale_reconciliation --stop-after-init >"$work/with.log" 2>&1
 
-: >"$work/rounds"
-for round in $(seq 1 "$ROUNDS"); do
-    for side in without with; do
-        echo "==> round $round, $side the module" >&2
-        line=$(run_odoo shell -d "${prefix}_$side" <bench/measure_core_flows.py \
-            2>"$work/round.log" | grep '^ROUND ') || { tail -30 "$work/round.log" >&2; exit 1; }
-        echo "$side ${line#ROUND }" >>"$work/rounds"
-    done
+for side in without with; do
+    psql -d "${prefix}_$side" -XqAc "VACUUM ANALYZE" >/dev/null
 done
+echo "==> $ROUNDS rounds, both databases taking turns step by step" >&2
+ROUNDS=$ROUNDS "$PYTHON" bench/measure_core_flows.py "$work/odoo.cfg" \
+    "${prefix}_without" "${prefix}_with" 2>"$work/rounds.log" |
+    grep '^ROUND ' | sed 's/^ROUND //' >"$work/rounds" || true
+if [ "$(wc -l <"$work/rounds")" -ne "$ROUNDS" ]; then
+    tail -30 "$work/rounds.log" >&2
+    exit 1
+fi
 
-python3 - "$work/rounds" <<'PY'
+"$PYTHON" - "$work/rounds" <<'PY'
 import json
 import statistics
 import sys
 
-rounds = {"without": [], "with": []}
-for line in open(sys.argv[1]):
-    side, figures = line.split(" ", 1)
-    rounds[side].append(json.loads(figures))
+rounds = [json.loads(line) for line in open(sys.argv[1])]
 figures = {}
 for step in ("confirm", "post", "register", "reconcile"):
-    without = statistics.median(r[f"{step}_s"] for r in rounds["without"])
-    with_module = statistics.median(r[f"{step}_s"] for r in rounds["with"])
-    figures[f"core_{step}_without_s"] = round(without, 3)
-    figures[f"core_{step}_with_s"] = round(with_module, 3)
-    figures[f"core_{step}_ratio"] = round(with_module / without, 2)
+    without = [r[f"{step}_without_s"] for r in rounds]
+    with_module = [r[f"{step}_with_s"] for r in rounds]
+    figures[f"core_{step}_without_s"] = round(statistics.median(without), 3)
+    figures[f"core_{step}_with_s"] = round(statistics.median(with_module), 3)
+    # The two sides of a round ran the same step seconds apart: their ratio
+    # is free of the machine's slower and faster moments between rounds.
+    figures[f"core_{step}_ratio"] = round(
+        statistics.median(w / wo for w, wo in zip(with_module, without)), 2
+    )
 print("CORE " + " ".join(f"{k}={v}" for k, v in figures.items()))
 PY

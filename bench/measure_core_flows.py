@@ -1,24 +1,44 @@
-# ruff: noqa: F821 - `env` is given by `odoo shell`
-# Run inside `odoo shell` (stdin): one round of Odoo's own flows on fresh
-# documents of CORE_CUSTOMERS new customers, each step timed alone:
-# confirm CORE_ORDERS orders, post their invoices, register a payment on
-# each invoice (Odoo's wizard, which reconciles it), and reconcile payments
-# entered on account with their invoices (Odoo's reconcile()). Each step is
-# timed up to what its commit would run (flush and pre-commit hooks, where
-# modules put deferred work); the round is then rolled back, so every round
-# starts from the same database.
-# Prints "ROUND {json}".
+"""What the module costs Odoo's own flows, measured step by step.
+
+    python3 bench/measure_core_flows.py ODOO_CFG DB_WITHOUT DB_WITH
+
+Both databases are opened in this one process. A round runs, on fresh
+documents of CORE_CUSTOMERS new customers in each database, Odoo's own flows:
+confirm CORE_ORDERS orders, post their invoices, register a payment on half
+of them (Odoo's wizard, which reconciles it) and reconcile payments entered
+on account with the other half (Odoo's reconcile()). The two databases take
+turns step by step (confirm without, confirm with, post without, ...; the
+side that goes first alternates with the rounds), so a slower moment of the
+machine weighs on both sides alike. Each step is timed up to what its commit
+would run (flush and pre-commit hooks, where modules put deferred work); the
+round is then rolled back, so every round starts from the same databases.
+
+A first round on CORE_WARMUP_ORDERS orders is not counted: the figures are
+those of a server already running (registry caches and trigger trees
+filled), not of the first request after a start.
+
+Prints one line per round, "ROUND {json}", with "<step>_without_s" and
+"<step>_with_s".
+"""
+
 import json
 import os
+import sys
 import time
 
-from odoo import Command
+import odoo
+from odoo import SUPERUSER_ID, Command, api
+from odoo.modules.registry import Registry
+
+STEPS = ("confirm", "post", "register", "reconcile")
 
 n_orders = int(os.environ.get("CORE_ORDERS", "100"))
 n_customers = int(os.environ.get("CORE_CUSTOMERS", "10"))
+n_warmup_orders = int(os.environ.get("CORE_WARMUP_ORDERS", "10"))
+n_rounds = int(os.environ.get("ROUNDS", "5"))
 
 
-def timed(function):
+def timed(env, function):
     env.flush_all()
     env.cr.precommit.run()
     start = time.perf_counter()
@@ -28,22 +48,21 @@ def timed(function):
     return time.perf_counter() - start
 
 
-customers = env["res.partner"].create(
-    [{"name": f"Core Customer {i}", "is_company": True} for i in range(n_customers)]
-)
-product = env["product.product"].create(
-    {
-        "name": "Core goods",
-        "type": "consu",
-        "invoice_policy": "order",
-        "list_price": 100.0,
-        "taxes_id": False,
-    }
-)
-
-
-def make_orders():
-    return env["sale.order"].create(
+def flows(env, n_orders):
+    """Yield the time of each step of STEPS, in turn."""
+    customers = env["res.partner"].create(
+        [{"name": f"Core Customer {i}", "is_company": True} for i in range(n_customers)]
+    )
+    product = env["product.product"].create(
+        {
+            "name": "Core goods",
+            "type": "consu",
+            "invoice_policy": "order",
+            "list_price": 100.0,
+            "taxes_id": False,
+        }
+    )
+    orders = env["sale.order"].create(
         [
             {
                 "partner_id": customers[i % n_customers].id,
@@ -54,55 +73,81 @@ def make_orders():
             for i in range(n_orders)
         ]
     )
+    yield timed(env, orders.action_confirm)
 
+    invoices = orders._create_invoices(grouped=True)
+    yield timed(env, invoices.action_post)
 
-figures = {}
-orders = make_orders()
-figures["confirm_s"] = timed(orders.action_confirm)
-invoices = orders._create_invoices(grouped=True)
-figures["post_s"] = timed(invoices.action_post)
-to_register = invoices[: n_orders // 2]
+    to_register = invoices[: n_orders // 2]
 
+    def register():
+        for invoice in to_register:
+            env["account.payment.register"].with_context(
+                active_model="account.move", active_ids=invoice.ids
+            ).create({})._create_payments()
 
-def register():
-    for invoice in to_register:
-        env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoice.ids
-        ).create({})._create_payments()
+    yield timed(env, register)
 
-
-figures["register_s"] = timed(register)
-to_reconcile = invoices[n_orders // 2 :]
-payments = env["account.payment"].create(
-    [
-        {
-            "payment_type": "inbound",
-            "partner_type": "customer",
-            "partner_id": invoice.partner_id.id,
-            "amount": invoice.amount_total,
-        }
-        for invoice in to_reconcile
-    ]
-)
-payments.action_post()
-pairs = [
-    (
-        payment.move_id.line_ids.filtered(
-            lambda line: line.account_id.account_type == "asset_receivable"
-        )
-        | invoice.line_ids.filtered(
-            lambda line: line.account_id.account_type == "asset_receivable"
-        )
+    to_reconcile = invoices[n_orders // 2 :]
+    payments = env["account.payment"].create(
+        [
+            {
+                "payment_type": "inbound",
+                "partner_type": "customer",
+                "partner_id": invoice.partner_id.id,
+                "amount": invoice.amount_total,
+            }
+            for invoice in to_reconcile
+        ]
     )
-    for payment, invoice in zip(payments, to_reconcile, strict=True)
-]
+    payments.action_post()
+
+    def receivable(move):
+        return move.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+
+    pairs = [
+        receivable(payment.move_id) | receivable(invoice)
+        for payment, invoice in zip(payments, to_reconcile, strict=True)
+    ]
+
+    def reconcile():
+        for lines in pairs:
+            lines.reconcile()
+
+    yield timed(env, reconcile)
 
 
-def reconcile():
-    for lines in pairs:
-        lines.reconcile()
+def run_round(registries, n_orders, first):
+    """One round on both databases, taking turns step by step; ``first`` is
+    the side that starts each step. Returns {"<step>_<side>_s": seconds}."""
+    sides = [first, "with" if first == "without" else "without"]
+    cursors = {side: registries[side].cursor() for side in sides}
+    try:
+        runs = {
+            side: flows(api.Environment(cursors[side], SUPERUSER_ID, {}), n_orders)
+            for side in sides
+        }
+        figures = {}
+        for step in STEPS:
+            for side in sides:
+                figures[f"{step}_{side}_s"] = next(runs[side])
+        return figures
+    finally:
+        for cr in cursors.values():
+            cr.rollback()
+            cr.close()
 
 
-figures["reconcile_s"] = timed(reconcile)
-env.cr.rollback()
-print("ROUND " + json.dumps(figures))
+def main(config, db_without, db_with):
+    odoo.tools.config.parse_config(["-c", config, "--log-level=warn"])
+    registries = {"without": Registry(db_without), "with": Registry(db_with)}
+    run_round(registries, n_warmup_orders, "without")
+    for number in range(n_rounds):
+        first = "without" if number % 2 == 0 else "with"
+        print("ROUND " + json.dumps(run_round(registries, n_orders, first)), flush=True)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
