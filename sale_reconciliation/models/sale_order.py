@@ -36,12 +36,11 @@ RECONCILIATION_DEPENDENCIES = (
     "order_line.invoice_lines.price_total",
     "order_line.invoice_lines.move_id.amount_total",
     "order_line.invoice_lines.move_id.amount_residual",
-    # What is left of the payments matched with the order's invoices: an
-    # overpayment stays open on the payment, not on the invoice.
-    "order_line.invoice_lines.move_id.line_ids.matched_credit_ids"
-    ".credit_move_id.amount_residual_currency",
-    "order_line.invoice_lines.move_id.line_ids.matched_debit_ids"
-    ".debit_move_id.amount_residual_currency",
+    # What is left open on the payments matched with the order's invoices (an
+    # overpayment stays open on the payment, not on the invoice) follows too:
+    # Odoo recomputes an invoice's amount_residual whenever a matched
+    # document's residual changes (account.move._compute_amount), and the
+    # order's figures with it.
 )
 
 

@@ -135,6 +135,41 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         self.assertOrderFigures(order, "reconciled", 100.0, 100.0, 0.0)
         self.assertOrderFigures(other, "open", 50.0, 50.0, 0.0)
 
+        # Unmatched from the other invoice, the excess is this order's again;
+        # the figures are stored, as the list views and reports read them.
+        other_invoice.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        ).remove_move_reconcile()
+        self.env.flush_all()
+        self.assertOrderFigures(order, "mismatch", 100.0, 150.0, -50.0)
+        self.assertOrderFigures(other, "open", 50.0, 0.0, 50.0)
+        self.env.invalidate_all()
+        self.assertOrderFigures(order, "mismatch", 100.0, 150.0, -50.0)
+
+    def test_overpayment_partly_used_elsewhere_is_no_longer_the_orders(self):
+        # The excess pays part of another order's invoice: that invoice stays
+        # open and nothing changes on the first invoice, only on the payment.
+        order = self.create_order([(self.product_ordered, 2)])
+        invoice = self.invoice(order)
+        payment = self.pay(invoice, amount=150.0)
+        self.assertOrderFigures(order, "mismatch", 100.0, 150.0, -50.0)
+        other = self.create_order([(self.product_ordered, 1, 80.0)])
+        other_invoice = self.invoice(other)
+
+        self.reconcile(other_invoice, payment)
+        self.env.invalidate_all()
+        self.assertPaymentFigures(payment, "matched", 0.0)
+        self.assertOrderFigures(order, "open", 100.0, 100.0, 0.0)
+        self.assertOrderFigures(other, "open", 80.0, 50.0, 30.0)
+
+        other_receivable = other_invoice.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+        other_receivable.remove_move_reconcile()
+        self.env.invalidate_all()
+        self.assertOrderFigures(order, "mismatch", 100.0, 150.0, -50.0)
+        self.assertOrderFigures(other, "open", 80.0, 0.0, 80.0)
+
     def test_mismatch_overpayment_after_credit_note(self):
         order = self.create_order([(self.product_ordered, 2)])
         invoice = self.invoice(order)
