@@ -4,6 +4,23 @@ from odoo.tools import float_round, formatLang
 NBSP = "\N{NO-BREAK SPACE}"
 # Groupings Python's "," format gives directly (thousands).
 SIMPLE_GROUPINGS = ("[3,0]", "[3,3]", "[3]")
+# Fonts of the PDF. wkhtmltopdf (Qt) embeds a subset only of fonts installed
+# on the system; the web fonts of Odoo's report styles (Lato, the company's
+# font) it draws glyph by glyph as paths: a statement then weighs about a
+# megabyte and its text cannot be searched or copied. So the PDF names
+# installed fonts: DejaVu Sans (any Debian with fontconfig) and, for Chinese,
+# Japanese and Korean, the Noto CJK face of the customer's script
+# (fonts-noto-cjk).
+PDF_LATIN_FONTS = ("Liberation Sans", "DejaVu Sans")
+PDF_CJK_FONTS = {
+    "zh_CN": "Noto Sans CJK SC",
+    "zh_SG": "Noto Sans CJK SC",
+    "zh_TW": "Noto Sans CJK TC",
+    "zh_HK": "Noto Sans CJK HK",
+    "ja_JP": "Noto Sans CJK JP",
+    "ko_KR": "Noto Sans CJK KR",
+    "ko_KP": "Noto Sans CJK KR",
+}
 
 
 class StatementFormatter:
@@ -72,9 +89,28 @@ class ReportStatement(models.AbstractModel):
                 doc.id: self._get_document_labels(doc.partner_id.lang or self.env.lang)
                 for doc in docs
             },
+            "pdf_font_styles": {
+                doc.id: self._get_pdf_font_style(doc.partner_id.lang or self.env.lang)
+                for doc in docs
+            },
         }
 
     @api.model
     def _get_document_labels(self, lang):
         field = self.env["sale.reconciliation.statement.line"]._fields["document_type"]
         return dict(field._description_selection(self.with_context(lang=lang).env))
+
+    @api.model
+    def _get_pdf_font_style(self, lang):
+        """The font family of a statement's PDF in ``lang``: a customer's
+        script first (Chinese, Japanese or Korean, whose fonts also carry
+        Latin letters), then the Latin fonts, then the Chinese font for a
+        Chinese name on a statement in another language."""
+        cjk = PDF_CJK_FONTS.get(lang)
+        families = (
+            [cjk, *PDF_LATIN_FONTS]
+            if cjk
+            else [*PDF_LATIN_FONTS, PDF_CJK_FONTS["zh_CN"]]
+        )
+        names = ", ".join(f"'{family}'" for family in families)
+        return f"font-family: {names}, sans-serif;"
