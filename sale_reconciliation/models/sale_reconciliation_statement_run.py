@@ -468,7 +468,9 @@ class SaleReconciliationStatementRun(models.Model):
         return done
 
     @api.model
-    def _count_open_lines(self, runs):
+    def _count_open_lines(self, runs, line_ids=None):
+        """Customers of these runs (of ``line_ids`` only, when given) with
+        something left to do."""
         if not runs:
             return 0
         self.env["sale.reconciliation.statement.run.line"].flush_model(["state"])
@@ -479,11 +481,14 @@ class SaleReconciliationStatementRun(models.Model):
                   FROM sale_reconciliation_statement_run_line line
                   JOIN sale_reconciliation_statement_run run ON run.id = line.run_id
                  WHERE line.run_id = ANY(%s)
+                   AND (%s::int[] IS NULL OR line.id = ANY(%s::int[]))
                    AND (line.state = 'todo'
                         OR (line.state = 'generated' AND run.operation != 'generate')
                         OR (line.state = 'confirmed' AND run.operation = 'send'))
                 """,
                 runs.ids,
+                line_ids,
+                line_ids,
             )
         )
         return count
@@ -520,8 +525,9 @@ class SaleReconciliationStatementRun(models.Model):
         """Process up to ``limit`` open customers of the run (of
         ``line_ids`` only, when given), with the rights of who started it.
 
-        :return: the number of customers processed, or None when the run has
-            no open customer left
+        :return: the number of customers processed (0 when the open ones
+            are held by another worker, or statements of the company are
+            being made by another transaction), or None when none is left
         """
         self.ensure_one()
         run = self.with_user(self.started_by_id or self.env.user).with_company(
@@ -530,7 +536,7 @@ class SaleReconciliationStatementRun(models.Model):
         run = run.with_context(allowed_company_ids=[self.company_id.id])
         lines = run._lock_open_lines(limit, line_ids)
         if not lines:
-            return None if not self._count_open_lines(self) else 0
+            return None if not self._count_open_lines(self, line_ids) else 0
         todo = lines.filtered(lambda line: line.state == "todo")
         if todo:
             return run._generate_lines(todo)
