@@ -449,11 +449,10 @@ class SaleReconciliationStatementRun(models.Model):
         done = 0
         for run in runs:
             processed = run._process_chunk(self._get_chunk_size())
-            if processed is None:
+            if processed is None or (processed and not self._count_open_lines(run)):
                 run._finish()
-                continue
-            done += processed
             if processed:
+                done += processed
                 break
         remaining = self._count_open_lines(
             runs.filtered(lambda r: r.state == "running")

@@ -112,7 +112,10 @@ class TestStatementRun(StatementCommon):
         Run = self.env["sale.reconciliation.statement.run"]
         Run._cron_process_runs()
         self.assertEqual(run.generated_count, 1, "one customer per chunk")
-        self.process()
+        # Generating the other, then sending each: the last chunk ends the run.
+        for _chunk in range(3):
+            Run._cron_process_runs()
+        self.assertEqual(run.state, "done")
 
         self.assertRecordValues(
             run,
