@@ -42,9 +42,9 @@ test: test-requirements
 
 lint:
 	@$(PIP_INSTALL) -r requirements-lint.txt
-	$(PYTHON) -m ruff check sale_reconciliation tools bench tests conftest.py
-	$(PYTHON) -m ruff format --check sale_reconciliation tools bench tests conftest.py
-	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory sale_reconciliation
+	$(PYTHON) -m ruff check sale_reconciliation sale_reconciliation_queue tools bench tests conftest.py
+	$(PYTHON) -m ruff format --check sale_reconciliation sale_reconciliation_queue tools bench tests conftest.py
+	$(PYTHON) -m pylint --rcfile=.pylintrc-mandatory sale_reconciliation sale_reconciliation_queue
 	@# The module readme is kept in Markdown (README.md), by choice.
 	oca-checks-odoo-module --disable=prefer-readme-rst sale_reconciliation
 

@@ -39,6 +39,7 @@
         "views/sale_reconciliation_credit_approval_views.xml",
         "views/sale_reconciliation_credit_profile_views.xml",
         "views/sale_reconciliation_statement_views.xml",
+        "views/sale_reconciliation_statement_run_views.xml",
         "views/sale_reconciliation_period_views.xml",
         "views/sale_reconciliation_aging_views.xml",
         "views/sale_reconciliation_kpi_views.xml",

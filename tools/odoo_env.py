@@ -2,8 +2,11 @@
 """Locate the Odoo 18.0 this project runs on.
 
 ``check``        exit 1 with one line when ``import odoo`` fails or is not 18.0
-``addons-path``  print the addons path: this repository, then Odoo's own addons
-                 (and ``$ODOO_EXTRA_ADDONS``, e.g. Enterprise, when set)
+``addons-path``  print the addons path: this repository (sale_reconciliation and
+                 the sale_reconciliation_queue glue), then Odoo's own addons,
+                 the add-ons pip installed inside the odoo package (OCA's
+                 queue_job from odoo-addon-queue-job), and
+                 ``$ODOO_EXTRA_ADDONS``, e.g. Enterprise, when set
 
 Never prints a traceback: the harness shows the single line and stops.
 """
@@ -58,6 +61,11 @@ def addons_path():
     candidates += [
         os.path.join(package_dir, "addons"),
         os.path.normpath(os.path.join(package_dir, os.pardir, "addons")),
+    ]
+    # pip installs OCA add-ons (odoo-addon-*) into site-packages/odoo/addons,
+    # another directory of the odoo namespace than Odoo's own source tree.
+    candidates += [
+        os.path.join(os.path.abspath(path), "addons") for path in odoo.__path__
     ]
     paths = []
     for path in candidates:

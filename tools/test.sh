@@ -17,8 +17,10 @@ trap cleanup EXIT
 
 write_odoo_config "$work/odoo.cfg" "$db" "$work/data"
 
-echo "==> installing sale_reconciliation on the fresh database $db"
-if ! odoo -c "$work/odoo.cfg" -d "$db" -i sale_reconciliation --without-demo=all \
+# sale_reconciliation_queue brings queue_job (from requirements-test.txt):
+# the glue add-on and its tests run in the same database as the module's.
+echo "==> installing sale_reconciliation and sale_reconciliation_queue on the fresh database $db"
+if ! odoo -c "$work/odoo.cfg" -d "$db" -i sale_reconciliation,sale_reconciliation_queue --without-demo=all \
         --stop-after-init --no-http --log-level=warn >"$work/install.log" 2>&1; then
     cat "$work/install.log"
     echo "FAILED: the module did not install on $db"
@@ -34,4 +36,4 @@ SALE_RECONCILIATION_ODOO_CFG="$work/odoo.cfg" \
     "$PYTHON" -m pytest -p no:cacheprovider \
     --odoo-config="$work/odoo.cfg" --odoo-database="$db" --odoo-http \
     --odoo-log-level=error \
-    sale_reconciliation/tests tests "$@"
+    sale_reconciliation/tests sale_reconciliation_queue/tests tests "$@"

@@ -22,6 +22,8 @@ from . import sale_reconciliation_statement_generation
 from . import sale_reconciliation_statement_line
 from . import sale_reconciliation_statement_mail
 from . import sale_reconciliation_statement_numbering
+from . import sale_reconciliation_statement_run
+from . import sale_reconciliation_statement_run_line
 from . import sale_reconciliation_statement_seal
 from . import sale_reconciliation_statement_workflow
 from . import sale_reconciliation_statement_xlsx

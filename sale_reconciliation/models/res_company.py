@@ -57,6 +57,11 @@ class ResCompany(models.Model):
         help="Confirm and email the statements the scheduled action generates. "
         "Not done when statements must be reviewed by another user.",
     )
+    statement_cc_salesperson = fields.Boolean(
+        string="Salesperson in Copy of Statements",
+        help="Statements emailed by a statement run go to the customer with "
+        "its salesperson in copy.",
+    )
     statement_reminder_days = fields.Integer(
         string="Remind After (Days)",
         default=7,

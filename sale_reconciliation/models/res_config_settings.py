@@ -22,6 +22,9 @@ class ResConfigSettings(models.TransientModel):
     statement_auto_send = fields.Boolean(
         related="company_id.statement_auto_send", readonly=False
     )
+    statement_cc_salesperson = fields.Boolean(
+        related="company_id.statement_cc_salesperson", readonly=False
+    )
     statement_reminder_days = fields.Integer(
         related="company_id.statement_reminder_days", readonly=False
     )

@@ -57,6 +57,22 @@ class ResPartner(models.Model):
         help="Put on hold by a credit manager: under the Block policy no order "
         "of this customer is confirmed without a credit approval.",
     )
+    statement_frequency = fields.Selection(
+        selection=[
+            ("monthly", "Monthly"),
+            ("quarterly", "Quarterly"),
+            ("never", "Never"),
+        ],
+        default="monthly",
+        help="How often the monthly statement run makes this customer's "
+        "statement: quarterly ones cover the quarter, in its last month.",
+    )
+    statement_contact_id = fields.Many2one(
+        "res.partner",
+        domain="[('id', 'child_of', commercial_partner_id)]",
+        help="Who receives the customer's statements by email; by default its "
+        "invoice address.",
+    )
     credit_hold_reason = fields.Char(
         string="Hold Reason",
         company_dependent=True,

@@ -42,6 +42,7 @@ WORKFLOW_FIELDS = {
     "content_hash",
     "seal_number",
     "revised_from_id",
+    "run_id",
     "access_token",
 }
 # What the statement is about: fixed once it leaves draft.
@@ -224,6 +225,15 @@ class SaleReconciliationStatement(models.Model):
         copy=False,
         index="btree_not_null",
         help="The disputed statement this one replaces.",
+    )
+    run_id = fields.Many2one(
+        "sale.reconciliation.statement.run",
+        string="Statement Run",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The statement run that made this statement.",
     )
     revision_ids = fields.One2many(
         "sale.reconciliation.statement", "revised_from_id", string="Revisions"
@@ -630,7 +640,7 @@ class SaleReconciliationStatement(models.Model):
             and not (fname == "name" and vals[fname] == "/")
         }
         if workflow:
-            given -= {"revised_from_id"}
+            given -= {"revised_from_id", "run_id"}
         if given:
             raise UserError(
                 _(

@@ -40,6 +40,7 @@ class SaleReconciliationStatement(models.Model):
         partners=None,
         company=None,
         company_currency_only=False,
+        run=None,
     ):
         """Create in one batch the statements of the customers that had
         receivable entries in the period or have an open balance at its end,
@@ -47,6 +48,7 @@ class SaleReconciliationStatement(models.Model):
 
         :param partners: restrict to these customers (their commercial
             partners); ``None`` for every customer
+        :param run: the statement run making them, linked to each
         :return: (created statements, [(partner, currency, reason)] skipped)
         """
         company = company or self.env.company
@@ -110,9 +112,15 @@ class SaleReconciliationStatement(models.Model):
                     "statement_type": statement_type,
                 }
             )
-        statements = self.with_context(
+        Statement = self.with_context(
             tracking_disable=True, mail_create_nosubscribe=True
-        ).create(vals_list)
+        )
+        if run:
+            for vals in vals_list:
+                vals["run_id"] = run.id
+            statements = Statement._create_workflow(vals_list)
+        else:
+            statements = Statement.create(vals_list)
         _logger.info(
             "Generated %s customer statements of %s for %s to %s (%s skipped)",
             len(statements),
@@ -122,6 +130,32 @@ class SaleReconciliationStatement(models.Model):
             len(skipped),
         )
         return statements.with_env(self.env), skipped
+
+    @api.model
+    def _find_statement_customers(self, company, date_from, date_to):
+        """The customers with receivable entries in the period or an open
+        balance at its end, in any currency."""
+        self._flush_ledger()
+        rows = self.env.execute_query_dict(
+            ledger_sql(
+                STATEMENT_CANDIDATES,
+                company_id=company.id,
+                date_from=date_from,
+                date_to=date_to,
+                partner_ids=None,
+            )
+        )
+        Currency = self.env["res.currency"]
+        return self.env["res.partner"].browse(
+            sorted(
+                {
+                    row["partner_id"]
+                    for row in rows
+                    if row["has_activity"]
+                    or not Currency.browse(row["currency_id"]).is_zero(row["balance"])
+                }
+            )
+        )
 
     @api.model
     def _find_overlapping(self, company, date_from, date_to, candidates):
@@ -142,10 +176,10 @@ class SaleReconciliationStatement(models.Model):
 
     @api.model
     def _cron_generate_statements(self):
-        """Generate last month's statements for the companies whose statement
-        day is today; confirm and send them where asked. A month already
-        closed is skipped, and a company that fails is logged without
-        stopping the others."""
+        """Start a statement run of last month for each company whose
+        statement day is today, to confirm and send the statements where
+        asked. A month already closed or already run is skipped, and a
+        company that fails is logged without stopping the others."""
         today = fields.Date.context_today(self)
         companies = self.env["res.company"].search(
             [
@@ -169,27 +203,48 @@ class SaleReconciliationStatement(models.Model):
                     period.name,
                 )
                 continue
+            if self.env["sale.reconciliation.statement.run"].search_count(
+                [
+                    ("company_id", "=", company.id),
+                    ("date_from", "=", date_from),
+                    ("date_to", "=", date_to),
+                    ("use_statement_frequency", "=", True),
+                    ("state", "!=", "draft"),
+                ],
+                limit=1,
+            ):
+                continue
             try:
                 with self.env.cr.savepoint():
-                    self.with_company(company)._generate_and_send_monthly(
-                        company, date_from, date_to
-                    )
+                    self._start_monthly_run(company, date_from, date_to)
             except (UserError, ValidationError, psycopg2.Error):
-                # psycopg2: another transaction made statements of this company
-                # and month meanwhile; they are its, not to be made again.
                 _logger.exception(
-                    "Monthly statements of %s for %s to %s not generated",
+                    "Monthly statements of %s for %s to %s not started",
                     company.name,
                     date_from,
                     date_to,
                 )
 
     @api.model
-    def _generate_and_send_monthly(self, company, date_from, date_to):
-        statements, _skipped = self._generate_statements(
-            date_from, date_to, company=company
+    def _start_monthly_run(self, company, date_from, date_to):
+        """A statement run of the month for the company, started: the
+        statement run's scheduled action makes, confirms and sends the
+        statements chunk by chunk."""
+        send = company.statement_auto_send and not company.statement_review_required
+        run = (
+            self.env["sale.reconciliation.statement.run"]
+            .with_company(company)
+            .create(
+                {
+                    "company_id": company.id,
+                    "date_from": date_from,
+                    "date_to": date_to,
+                    "customer_scope": "all",
+                    "statement_type": company.statement_default_type,
+                    "operation": "send" if send else "generate",
+                    "use_statement_frequency": True,
+                }
+            )
         )
-        if company.statement_auto_send and not company.statement_review_required:
-            statements.action_confirm()
-            if statements:
-                statements._send_with_template()
+        run.action_start()
+        return run

@@ -3,8 +3,18 @@
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 from .reconciliation_access import MANAGER_GROUP
+
+# The copy address of a statement email sent by a run travels in the context
+# as this type: a JSON-RPC client can set a context key, never to an object of
+# it, so no caller adds a copy address to Odoo's notifications.
+STATEMENT_CC_KEY = "sale_reconciliation_statement_cc"
+
+
+class StatementCopy(str):
+    """An address the statement email is copied to."""
 
 
 # One file per concern of the statement, as Odoo splits its large models.
@@ -25,6 +35,18 @@ class SaleReconciliationStatement(models.Model):
         ):
             self.filtered(lambda s: s.state == "confirmed")._mark_sent()
         return super().message_post(**kwargs)
+
+    def _notify_by_email_get_final_mail_values(
+        self, recipient_ids, mail_values, additional_values=None
+    ):
+        # EXTENDS mail: the salesperson in copy of a statement sent by a run.
+        values = super()._notify_by_email_get_final_mail_values(
+            recipient_ids, mail_values, additional_values=additional_values
+        )
+        copy = self.env.context.get(STATEMENT_CC_KEY)
+        if isinstance(copy, StatementCopy):
+            values["email_cc"] = str(copy)
+        return values
 
     def _get_report_base_filename(self):
         self.ensure_one()
@@ -48,6 +70,75 @@ class SaleReconciliationStatement(models.Model):
             .create({})
         )
         composer.action_send_mail()
+
+    def _get_statement_recipient(self):
+        """Who receives the statement: the statement contact chosen on the
+        customer, or else its invoice address."""
+        self.ensure_one()
+        customer = self.partner_id
+        return customer.statement_contact_id or customer.browse(
+            customer.address_get(["invoice"])["invoice"]
+        )
+
+    def _send_queued(self):
+        """Email each statement to its customer's statement contact, its PDF
+        rendered once and attached, through Odoo's mail queue (never sent
+        from here), and mark it sent: the email and the state change are in
+        the same transaction."""
+        template = self.env.ref("sale_reconciliation.mail_template_statement")
+        report = template.report_template_ids[:1] or self.env.ref(
+            "sale_reconciliation.action_report_statement"
+        )
+        for statement in self:
+            recipient = statement._get_statement_recipient()
+            if not recipient.email:
+                raise UserError(
+                    _(
+                        "No email address for the statements of %(customer)s: "
+                        "give %(contact)s one, or choose a statement contact.",
+                        customer=statement.partner_id.display_name,
+                        contact=recipient.display_name,
+                    )
+                )
+            values = template._generate_template(
+                statement.ids, ["subject", "body_html", "email_from"]
+            )[statement.id]
+            lang = recipient.lang or statement.partner_id.lang
+            content, report_format = (
+                self.env["ir.actions.report"]
+                .with_context(lang=lang)
+                ._render_qweb_pdf(report, [statement.id])
+            )
+            attachment = self.env["ir.attachment"].create(
+                {
+                    "name": f"{statement._get_report_base_filename()}.{report_format}",
+                    "raw": content,
+                    "res_model": statement._name,
+                    "res_id": statement.id,
+                    "mimetype": "application/pdf"
+                    if report_format == "pdf"
+                    else "text/html",
+                }
+            )
+            salesperson = statement.partner_id.user_id
+            context = {}
+            if statement.company_id.statement_cc_salesperson and salesperson.email:
+                context[STATEMENT_CC_KEY] = StatementCopy(
+                    salesperson.partner_id.email_formatted
+                )
+            statement.with_context(**context).message_post(
+                body=values.get("body_html") or "",
+                subject=values.get("subject"),
+                email_from=values.get("email_from") or None,
+                partner_ids=recipient.ids,
+                attachment_ids=attachment.ids,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+                email_layout_xmlid="mail.mail_notification_layout",
+                force_send=False,
+                mail_auto_delete=template.auto_delete,
+            )
+        self._mark_sent()
 
     @api.model
     def _cron_remind_unanswered(self):

@@ -29,6 +29,15 @@ class TestStatementGeneration(StatementCommon):
         settled_invoice = self.invoice_at("2025-03-04", 300.0, partner=self.settled)
         self.pay_at(settled_invoice, "2025-03-10")
 
+    def process_runs(self):
+        """The statement runs' scheduled action, called while work remains."""
+        Run = self.env["sale.reconciliation.statement.run"]
+        for _call in range(20):
+            if not Run.search_count([("state", "=", "running")]):
+                return
+            Run._cron_process_runs()
+        self.fail("statement runs still running")
+
     def run_wizard(self, **values):
         wizard = self.env["sale.reconciliation.statement.generate"].create(
             {"date_from": "2025-04-01", "date_to": "2025-04-30", **values}
@@ -139,12 +148,15 @@ class TestStatementGeneration(StatementCommon):
                 "statement_default_type": "detailed",
             }
         )
+        (self.active | self.quiet).write({"email": "accounts@example.com"})
         Statement = self.env["sale.reconciliation.statement"]
         with freeze_time("2025-05-01"):
             Statement._cron_generate_statements()
+            self.process_runs()
         self.assertFalse(Statement.search([("date_from", "=", "2025-04-01")]))
         with freeze_time("2025-05-02"):
             Statement._cron_generate_statements()
+            self.process_runs()
         statements = Statement.search([("date_from", "=", "2025-04-01")])
         self.assertEqual(statements.partner_id, self.active | self.quiet)
         self.assertEqual(set(statements.mapped("state")), {"sent"})
@@ -165,6 +177,7 @@ class TestStatementGeneration(StatementCommon):
         Statement = self.env["sale.reconciliation.statement"]
         with freeze_time("2025-05-02"):
             Statement._cron_generate_statements()
+            self.process_runs()
         statements = Statement.search([("date_from", "=", "2025-04-01")])
         self.assertEqual(len(statements), 2)
         self.assertEqual(set(statements.mapped("state")), {"draft"})

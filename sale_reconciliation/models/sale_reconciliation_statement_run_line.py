@@ -1,0 +1,117 @@
+"""One customer of a statement run: where it stands, so that a run
+interrupted at any point resumes where it stopped."""
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from .sale_reconciliation_statement_run import RUN_KEY, RUN_TOKEN
+
+LINE_STATES = [
+    ("todo", "To Do"),
+    ("generated", "Generated"),
+    ("confirmed", "Confirmed"),
+    ("sent", "Sent"),
+    ("skipped", "Skipped"),
+    ("failed", "Failed"),
+]
+
+
+class SaleReconciliationStatementRunLine(models.Model):
+    _name = "sale.reconciliation.statement.run.line"
+    _description = "Customer of a Statement Run"
+    _order = "run_id, id"
+    _check_company_auto = True
+
+    run_id = fields.Many2one(
+        "sale.reconciliation.statement.run",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, readonly=True
+    )
+    date_from = fields.Date(
+        string="From",
+        required=True,
+        readonly=True,
+        help="Start of this customer's statement: the run's, or the quarter's "
+        "for a customer with quarterly statements.",
+    )
+    state = fields.Selection(
+        selection=LINE_STATES, required=True, default="todo", index=True, readonly=True
+    )
+    reason = fields.Char(readonly=True)
+    statement_ids = fields.Many2many(
+        "sale.reconciliation.statement",
+        string="Statements",
+        compute="_compute_statement_ids",
+    )
+
+    # -------------------------------------------------------------------------
+    # COMPUTE METHODS
+    # -------------------------------------------------------------------------
+
+    @api.depends("run_id", "partner_id")
+    def _compute_statement_ids(self):
+        statements = self.env["sale.reconciliation.statement"].search(
+            [("run_id", "in", self.run_id.ids)]
+        )
+        by_key = statements.grouped(lambda s: (s.run_id.id, s.partner_id.id))
+        Statement = self.env["sale.reconciliation.statement"]
+        for line in self:
+            line.statement_ids = by_key.get(
+                (line.run_id.id, line.partner_id.id), Statement
+            )
+
+    # -------------------------------------------------------------------------
+    # CRUD
+    # -------------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_run_write()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_run_write()
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_run_started(self):
+        if self.run_id.filtered(lambda run: run.state != "draft"):
+            raise UserError(
+                _("The customers of a started statement run cannot be removed.")
+            )
+
+    # -------------------------------------------------------------------------
+    # BUSINESS METHODS
+    # -------------------------------------------------------------------------
+
+    def _advance(self):
+        """Confirm, then send, the statements of this customer, as far as
+        the run goes; the state of the line moves in the same transaction as
+        the statements, so a rollback undoes both."""
+        self.ensure_one()
+        operation = self.run_id.operation
+        statements = self.statement_ids
+        if self.state == "generated" and operation in ("confirm", "send"):
+            statements.filtered(lambda s: s.state == "draft").action_confirm()
+            self._write_line({"state": "confirmed"})
+        if self.state == "confirmed" and operation == "send":
+            statements.filtered(lambda s: s.state == "confirmed")._send_queued()
+            self._write_line({"state": "sent"})
+
+    def _write_line(self, vals):
+        return self.with_context(**{RUN_KEY: RUN_TOKEN}).write(vals)
+
+    def _check_run_write(self):
+        if self.env.context.get(RUN_KEY) is not RUN_TOKEN:
+            raise UserError(
+                _(
+                    "The customers of a statement run and where each stands are "
+                    "set by the run itself: start it, it does the rest."
+                )
+            )

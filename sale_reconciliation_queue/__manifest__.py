@@ -1,0 +1,15 @@
+{
+    "name": "Sales Reconciliation: Statement Runs on the Job Queue",
+    "summary": "Process statement runs as queue_job jobs, several workers at once",
+    "version": "18.0.1.0.0",
+    "category": "Sales",
+    "website": "https://github.com/sale-reconciliation/sale_reconciliation",
+    "author": "Sale Reconciliation Team",
+    "maintainers": [],
+    "license": "LGPL-3",
+    "development_status": "Alpha",
+    "depends": ["sale_reconciliation", "queue_job"],
+    "data": ["data/queue_job_data.xml"],
+    "installable": True,
+    "auto_install": True,
+}

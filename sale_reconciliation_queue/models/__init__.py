@@ -1,0 +1,1 @@
+from . import sale_reconciliation_statement_run

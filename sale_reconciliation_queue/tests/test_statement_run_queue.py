@@ -1,0 +1,109 @@
+from odoo.tests import tagged
+
+from odoo.addons.queue_job.tests.common import trap_jobs
+from odoo.addons.sale_reconciliation.models.sale_reconciliation_statement_run import (
+    CHUNK_SIZE_PARAM,
+    PROCESS_CRON_XMLID,
+)
+from odoo.addons.sale_reconciliation.tests.common import StatementCommon
+
+CHANNEL = "root.sale_reconciliation"
+
+
+@tagged("post_install", "-at_install")
+class TestStatementRunQueue(StatementCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.customers = cls.env["res.partner"].create(
+            [
+                {
+                    "name": f"Queued Customer {index}",
+                    "is_company": True,
+                    "email": f"accounts{index}@example.com",
+                }
+                for index in range(3)
+            ]
+        )
+        for customer in cls.customers:
+            cls.invoice_at("2025-04-03", 100.0, partner=customer)
+        cls.env["ir.config_parameter"].set_param(CHUNK_SIZE_PARAM, "2")
+
+    def make_run(self, operation="send"):
+        return self.env["sale.reconciliation.statement.run"].create(
+            {
+                "date_from": "2025-04-01",
+                "date_to": "2025-04-30",
+                "customer_scope": "selected",
+                "partner_ids": [(6, 0, self.customers.ids)],
+                "operation": operation,
+            }
+        )
+
+    def test_chunks_are_jobs_on_the_channel_and_the_run_ends(self):
+        run = self.make_run()
+        cron = self.env.ref(PROCESS_CRON_XMLID)
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        triggers_before = Trigger.search_count([("cron_id", "=", cron.id)])
+        with trap_jobs() as trap:
+            run.action_start()
+            lines = run.line_ids.sorted("id")
+            # Generation: two chunks of two and one customer, one after the
+            # other; then the same two chunks to confirm and send; then the end.
+            trap.assert_jobs_count(4, only=run._job_process_lines)
+            trap.assert_jobs_count(1, only=run._job_finish)
+            for chunk in (lines[:2], lines[2:]):
+                trap.assert_enqueued_job(
+                    run._job_process_lines,
+                    args=(chunk.ids,),
+                    properties={"channel": CHANNEL},
+                )
+            self.assertEqual({job.channel for job in trap.enqueued_jobs}, {CHANNEL})
+            self.assertEqual(
+                Trigger.search_count([("cron_id", "=", cron.id)]),
+                triggers_before,
+                "the jobs process the run, the scheduled action is not woken",
+            )
+            self.assertEqual(run.state, "running")
+            trap.perform_enqueued_jobs()
+
+        self.assertRecordValues(
+            run,
+            [
+                {
+                    "state": "done",
+                    "generated_count": 3,
+                    "sent_count": 3,
+                    "failed_count": 0,
+                    "progress": 100.0,
+                }
+            ],
+        )
+        self.assertEqual(run.statement_ids.partner_id, self.customers)
+        self.assertEqual(set(run.statement_ids.mapped("state")), {"sent"})
+        mails = self.env["mail.mail"].search(
+            [
+                ("model", "=", "sale.reconciliation.statement"),
+                ("res_id", "in", run.statement_ids.ids),
+            ]
+        )
+        self.assertEqual(len(mails), 3)
+
+    def test_a_job_done_again_changes_nothing(self):
+        run = self.make_run(operation="confirm")
+        with trap_jobs() as trap:
+            run.action_start()
+            first = trap.enqueued_jobs[0]
+            trap.perform_enqueued_jobs()
+        # The worker died after the job committed, before queue_job marked
+        # it done: the job runs again.
+        first.perform()
+        self.assertRecordValues(
+            run, [{"state": "done", "generated_count": 3, "confirmed_count": 3}]
+        )
+        self.assertEqual(
+            self.env["sale.reconciliation.statement"].search_count(
+                [("partner_id", "in", self.customers.ids)]
+            ),
+            3,
+        )
