@@ -18,3 +18,5 @@ from . import test_settings
 from . import test_sale_order_controls
 from . import test_statement_integrity
 from . import test_statement_currencies
+from . import test_collections
+from . import test_collection_concurrency
