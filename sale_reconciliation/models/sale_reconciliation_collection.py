@@ -325,6 +325,24 @@ class SaleReconciliationCollection(models.Model):
                         "settles it."
                     )
                 )
+            if (
+                "user_id" in vals
+                and vals["user_id"] != self.env.uid
+                and not self.env.su
+            ):
+                raise AccessError(
+                    _("A salesperson cannot give their collections to another.")
+                )
+            others = self.filtered(lambda c: c.user_id != self.env.user)
+            if frozen and others and not self.env.su:
+                raise AccessError(
+                    _(
+                        "Collection %(name)s is %(user)s's record of what they "
+                        "collected: only they change it.",
+                        name=others[0].name,
+                        user=others[0].user_id.name,
+                    )
+                )
             if "handover_id" in fnames:
                 self._check_handover_open()
         result = super().write(vals)

@@ -230,6 +230,23 @@ class SaleReconciliationCollectionHandover(models.Model):
                         "the cashier confirms or rejects its collections."
                     )
                 )
+            if (
+                "user_id" in vals
+                and vals["user_id"] != self.env.uid
+                and not self.env.su
+            ):
+                raise AccessError(
+                    _("A salesperson cannot give their collections to another.")
+                )
+            others = self.filtered(lambda h: h.user_id != self.env.user)
+            if frozen and others and not self.env.su:
+                raise AccessError(
+                    _(
+                        "Handover %(name)s is %(user)s's: only they prepare it.",
+                        name=others[0].name,
+                        user=others[0].user_id.name,
+                    )
+                )
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
@@ -288,6 +305,7 @@ class SaleReconciliationCollectionHandover(models.Model):
             "res_id": wizard.id,
             "view_mode": "form",
             "target": "new",
+            "context": {"dialog_size": "extra-large"},
         }
 
     # -------------------------------------------------------------------------

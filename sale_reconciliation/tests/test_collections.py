@@ -369,6 +369,20 @@ class TestCollections(CollectionCommon):
             mine | theirs,
         )
 
+    def test_only_the_salesperson_edits_their_draft_collections(self):
+        collection = self.record(100.0)
+        for user in (self.cashier, self.other_manager):
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                collection.with_user(user).write({"amount": 10.0})
+        with self.assertRaises(AccessError):
+            collection.with_user(self.salesperson).write(
+                {"user_id": self.salesperson_2.id}
+            )
+        collection.with_user(self.salesperson).write({"amount": 90.0})
+        self.assertRecordValues(
+            collection, [{"amount": 90.0, "user_id": self.salesperson.id}]
+        )
+
     def test_portal_users_and_other_companies_read_nothing(self):
         collection = self.record(100.0)
         handover = self.hand_over(collection)
