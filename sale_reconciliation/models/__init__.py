@@ -8,6 +8,8 @@ from . import sale_order
 from . import sale_order_line
 from . import sale_reconciliation_aging
 from . import sale_reconciliation_aging_xlsx
+from . import sale_reconciliation_collection
+from . import sale_reconciliation_collection_handover
 from . import sale_reconciliation_credit_approval
 from . import sale_reconciliation_credit_profile
 from . import sale_reconciliation_credit_refresh

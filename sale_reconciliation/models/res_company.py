@@ -95,6 +95,11 @@ class ResCompany(models.Model):
         string="Unaccepted Statements Block Closing",
         help="Customer statements of the period not accepted by the customer.",
     )
+    closing_collections_blocking = fields.Boolean(
+        string="Collections in Hand Block Closing",
+        help="Collections dated up to the period's end that the salesperson has "
+        "not handed over to a cashier.",
+    )
 
     credit_policy = fields.Selection(
         selection=[("warn", "Warn"), ("block", "Block")],
@@ -265,6 +270,7 @@ class ResCompany(models.Model):
                 "unmatched_payments",
                 "mismatches",
                 "statements",
+                "collections",
             )
             if self[f"closing_{code}_blocking"]
         }

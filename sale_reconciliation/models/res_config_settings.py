@@ -46,6 +46,9 @@ class ResConfigSettings(models.TransientModel):
     closing_statements_blocking = fields.Boolean(
         related="company_id.closing_statements_blocking", readonly=False
     )
+    closing_collections_blocking = fields.Boolean(
+        related="company_id.closing_collections_blocking", readonly=False
+    )
     credit_policy = fields.Selection(related="company_id.credit_policy", readonly=False)
     credit_overdue_hold = fields.Boolean(
         related="company_id.credit_overdue_hold", readonly=False

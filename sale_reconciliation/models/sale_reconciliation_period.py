@@ -520,6 +520,16 @@ class SaleReconciliationPeriod(models.Model):
                     ("date_to", "<=", self.date_to),
                 ],
             ),
+            (
+                "collections",
+                _("Collections not handed over"),
+                "sale.reconciliation.collection",
+                within
+                + [
+                    ("state", "=", "draft"),
+                    ("date", "<=", self.date_to),
+                ],
+            ),
         ]
         blocking = company._get_closing_blocking_items()
         return [

@@ -139,7 +139,7 @@ class TestPeriodClosing(StatementCommon):
         self.assertEqual(action["res_model"], "sale.reconciliation.period.close")
         # What the dialog shows: the saved wizard's checklist, every item.
         with Form(self.env[action["res_model"]].browse(action["res_id"])) as dialog:
-            self.assertEqual(len(dialog.line_ids), 6)
+            self.assertEqual(len(dialog.line_ids), 7)
             for index in range(len(dialog.line_ids)):
                 with dialog.line_ids.edit(index) as line:
                     if line.name == "Customer payments not fully matched":
@@ -189,6 +189,7 @@ class TestPeriodClosing(StatementCommon):
                 "unmatched_payments": (1, False),
                 "mismatches": (1, True),
                 "statements": (1, False),
+                "collections": (0, False),
             },
         )
 

@@ -1,3 +1,5 @@
+from . import sale_reconciliation_collection_check
+from . import sale_reconciliation_collection_summary
 from . import sale_reconciliation_match
 from . import sale_reconciliation_period_close
 from . import sale_reconciliation_statement_dispute
