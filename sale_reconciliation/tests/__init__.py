@@ -18,3 +18,4 @@ from . import test_settings
 from . import test_sale_order_controls
 from . import test_statement_integrity
 from . import test_statement_currencies
+from . import test_followup
