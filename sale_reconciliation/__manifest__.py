@@ -58,6 +58,7 @@
         "demo/credit_control_demo.xml",
         "demo/sale_reconciliation_statement_demo.xml",
         "demo/sale_reconciliation_period_demo.xml",
+        "demo/sale_reconciliation_followup_demo.xml",
     ],
     "assets": {
         "web.assets_frontend": [

@@ -314,9 +314,7 @@ class SaleReconciliationCreditProfile(models.Model):
                 items=self._followup_items_sql(company, today, partner_ids),
             )
         )
-        return {
-            row[0]: dict(zip(EMPTY_FIGURES, row[1:], strict=True)) for row in rows
-        }
+        return {row[0]: dict(zip(EMPTY_FIGURES, row[1:], strict=True)) for row in rows}
 
     @api.model
     def _followup_floor_query(self, company, today):
@@ -530,9 +528,7 @@ class SaleReconciliationCreditProfile(models.Model):
             partner.write(
                 {
                     "credit_hold": True,
-                    "credit_hold_reason": _(
-                        "Follow-up: %(level)s", level=level.name
-                    ),
+                    "credit_hold_reason": _("Follow-up: %(level)s", level=level.name),
                 }
             )
             profile.write({"followup_hold": True})
@@ -601,4 +597,3 @@ def _group_by_level(items):
     for move_id, level_id, _residual, _due in items:
         result.setdefault(level_id, set()).add(move_id)
     return result
-

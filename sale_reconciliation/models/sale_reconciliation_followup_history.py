@@ -38,7 +38,6 @@ class SaleReconciliationFollowupHistory(models.Model):
     )
     level_id = fields.Many2one(
         "sale.reconciliation.followup.level",
-        string="Level",
         required=True,
         index=True,
         readonly=True,
@@ -47,10 +46,8 @@ class SaleReconciliationFollowupHistory(models.Model):
     date = fields.Date(required=True, index=True, readonly=True)
     sent_by_id = fields.Many2one(
         "res.users",
-        string="Sent By",
         readonly=True,
-        help="The credit manager who processed it, or the scheduled action's "
-        "user.",
+        help="The credit manager who processed it, or the scheduled action's " "user.",
     )
     recipient_id = fields.Many2one("res.partner", readonly=True)
     move_ids = fields.Many2many(
@@ -65,7 +62,7 @@ class SaleReconciliationFollowupHistory(models.Model):
         help="What the invoices listed still owed when the reminder was sent.",
     )
     message_id = fields.Many2one("mail.message", readonly=True)
-    letter_id = fields.Many2one("ir.attachment", string="Letter", readonly=True)
+    letter_id = fields.Many2one("ir.attachment", readonly=True)
     portal_url = fields.Char(compute="_compute_portal_url")
 
     # -------------------------------------------------------------------------
@@ -132,7 +129,9 @@ class SaleReconciliationFollowupHistory(models.Model):
                 "raw": content,
                 "res_model": self._name,
                 "res_id": self.id,
-                "mimetype": "application/pdf" if report_format == "pdf" else "text/html",
+                "mimetype": "application/pdf"
+                if report_format == "pdf"
+                else "text/html",
             }
         )
         self.letter_id = attachment
@@ -171,9 +170,7 @@ class SaleReconciliationFollowupHistory(models.Model):
             )
             if statement:
                 report = self.env.ref("sale_reconciliation.action_report_statement")
-                content, report_format = Report._render_qweb_pdf(
-                    report, statement.ids
-                )
+                content, report_format = Report._render_qweb_pdf(report, statement.ids)
                 Attachment |= Attachment.create(
                     {
                         "name": f"{statement._get_report_base_filename()}."
@@ -221,9 +218,7 @@ class SaleReconciliationFollowupHistory(models.Model):
                     amount=format_amount(self.env, self.amount, self.currency_id),
                 )
             ),
-            Markup().join(
-                Markup("<li>%s</li>") % move.name for move in self.move_ids
-            ),
+            Markup().join(Markup("<li>%s</li>") % move.name for move in self.move_ids),
         )
 
     def _schedule_activity(self):
@@ -241,7 +236,9 @@ class SaleReconciliationFollowupHistory(models.Model):
         else:
             users = self.partner_id.user_id
         users = users or self.env.user
-        activity_type = level.activity_type_id or self.env.ref("mail.mail_activity_data_todo")
+        activity_type = level.activity_type_id or self.env.ref(
+            "mail.mail_activity_data_todo"
+        )
         for user in users:
             self.partner_id.activity_schedule(
                 activity_type_id=activity_type.id,

@@ -18,9 +18,7 @@ class SaleReconciliationFollowupKpi(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
-    level_id = fields.Many2one(
-        "sale.reconciliation.followup.level", string="Level", readonly=True
-    )
+    level_id = fields.Many2one("sale.reconciliation.followup.level", readonly=True)
     reminder_count = fields.Integer(string="Reminders Sent", readonly=True)
     amount_reminded = fields.Monetary(readonly=True)
     amount_collected = fields.Monetary(

@@ -57,8 +57,7 @@ class SaleReconciliationFollowupLevel(models.Model):
         "statement of account, if any.",
     )
     print_letter = fields.Boolean(
-        help="A letter (PDF) is made and kept with the reminder, to print "
-        "and post.",
+        help="A letter (PDF) is made and kept with the reminder, to print " "and post.",
     )
     create_activity = fields.Boolean(string="Schedule Activity")
     activity_type_id = fields.Many2one(

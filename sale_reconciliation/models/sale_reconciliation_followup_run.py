@@ -27,7 +27,9 @@ class SaleReconciliationFollowupRun(models.Model):
 
     # Runs and their lines are written by the scheduled action only (as
     # superuser); credit managers read them (no write access at all).
-    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, readonly=True
+    )
     date = fields.Date(required=True, readonly=True)
     state = fields.Selection(
         selection=[("running", "Running"), ("done", "Done"), ("failed", "Failed")],
@@ -102,7 +104,9 @@ class SaleReconciliationFollowupRun(models.Model):
             done += processed
             if processed:
                 break
-        remaining = sum(runs.filtered(lambda r: r.state == "running").mapped("todo_count"))
+        remaining = sum(
+            runs.filtered(lambda r: r.state == "running").mapped("todo_count")
+        )
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         if remaining and not done:
             cron = self.env.ref(PROCESS_CRON_XMLID, raise_if_not_found=False)
@@ -204,9 +208,7 @@ class SaleReconciliationFollowupRun(models.Model):
         for line in lines.with_env(run.env):
             values = prepared.get(line.profile_id)
             if not values or not values["level"].auto_process:
-                line.write(
-                    {"state": "skipped", "reason": _("Nothing due any more.")}
-                )
+                line.write({"state": "skipped", "reason": _("Nothing due any more.")})
                 continue
             try:
                 with self.env.cr.savepoint():
@@ -218,7 +220,10 @@ class SaleReconciliationFollowupRun(models.Model):
                 raise
             except Exception as exc:  # noqa: BLE001 - listed as the reason
                 _logger.info(
-                    "Follow-up run %s: %s failed: %s", self.id, line.partner_id.name, exc
+                    "Follow-up run %s: %s failed: %s",
+                    self.id,
+                    line.partner_id.name,
+                    exc,
                 )
                 line.write({"state": "failed", "reason": _error(exc)})
         return len(lines)

@@ -16,7 +16,9 @@ class TestFollowup(StatementCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.customer.write({"email": "ap@customer.example", "user_id": cls.salesperson.id})
+        cls.customer.write(
+            {"email": "ap@customer.example", "user_id": cls.salesperson.id}
+        )
         cls.template = cls.env.ref("sale_reconciliation.mail_template_followup")
         cls.levels = cls._create_levels(cls.env.company)
         cls.reminder, cls.firm, cls.final = cls.levels
@@ -41,7 +43,9 @@ class TestFollowup(StatementCommon):
         common = {"company_id": company.id, "mail_template_id": cls.template.id}
         return Level.create(
             [
-                dict(common, name="Reminder", days=3, sequence=10, message="Please pay."),
+                dict(
+                    common, name="Reminder", days=3, sequence=10, message="Please pay."
+                ),
                 dict(common, name="Firm", days=15, sequence=20, message="Pay now."),
                 dict(
                     common,
@@ -162,7 +166,11 @@ class TestFollowup(StatementCommon):
         self.assertIn("Final notice.", mails[-1].body_html)
         # Posted in the customer's chatter.
         self.assertEqual(
-            len(self.customer.message_ids.filtered(lambda m: m.message_type == "comment")),
+            len(
+                self.customer.message_ids.filtered(
+                    lambda m: m.message_type == "comment"
+                )
+            ),
             3,
         )
 
@@ -207,7 +215,7 @@ class TestFollowup(StatementCommon):
             statement = self.make_statement("2025-02-01", "2025-02-28")
             statement.action_confirm()
             statement.action_mark_sent()
-            line = statement.line_ids.filtered(lambda l: l.move_id == other)
+            line = statement.line_ids.filtered(lambda st_line: st_line.move_id == other)
             statement.action_dispute("Wrong price", {line.id: "Price is 45"})
             profile.invalidate_recordset()
             self.assertRecordValues(
@@ -274,7 +282,9 @@ class TestFollowup(StatementCommon):
         no_email = self.env["res.partner"].create({"name": "No Email Ltd"})
         self.invoice_at("2025-02-01", 100.0, due="2025-03-01")
         self.invoice_at("2025-02-01", 70.0, due="2025-03-01", partner=no_email)
-        self.invoice_at("2025-02-01", 30.0, due="2025-03-01", partner=self.other_customer)
+        self.invoice_at(
+            "2025-02-01", 30.0, due="2025-03-01", partner=self.other_customer
+        )
         Run = self.env["sale.reconciliation.followup.run"]
         with freeze_time("2025-03-05"):
             self.env["ir.config_parameter"].sudo().set_param(
@@ -316,7 +326,9 @@ class TestFollowup(StatementCommon):
 
     def test_salesperson_sees_own_customers_only(self):
         self.invoice_at("2025-02-01", 100.0, due="2025-03-01")
-        self.invoice_at("2025-02-01", 30.0, due="2025-03-01", partner=self.other_customer)
+        self.invoice_at(
+            "2025-02-01", 30.0, due="2025-03-01", partner=self.other_customer
+        )
         with freeze_time("2025-03-05"):
             own, other = self.profile(), self.profile(self.other_customer)
             self.process(own | other)

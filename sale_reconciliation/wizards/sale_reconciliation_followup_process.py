@@ -3,7 +3,6 @@ import psycopg2
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
-
 from ..models.sale_reconciliation_statement_run import _error
 
 
@@ -41,7 +40,9 @@ class SaleReconciliationFollowupProcess(models.TransientModel):
                     "profile_id": profile.id,
                     "level_id": prepared_values["level"].id,
                     "amount": prepared_values["amount"],
-                    "invoice_count": len({item[0] for item in prepared_values["items"]}),
+                    "invoice_count": len(
+                        {item[0] for item in prepared_values["items"]}
+                    ),
                     "recipient_id": prepared_values["recipient"].id,
                     "summary": profile._followup_describe(prepared_values),
                 }
@@ -88,7 +89,7 @@ class SaleReconciliationFollowupProcessLine(models.TransientModel):
     profile_id = fields.Many2one("sale.reconciliation.credit.profile", required=True)
     partner_id = fields.Many2one(related="profile_id.partner_id", string="Customer")
     currency_id = fields.Many2one(related="profile_id.currency_id")
-    level_id = fields.Many2one("sale.reconciliation.followup.level", string="Level")
+    level_id = fields.Many2one("sale.reconciliation.followup.level")
     amount = fields.Monetary()
     invoice_count = fields.Integer(string="Invoices")
     recipient_id = fields.Many2one("res.partner", string="Sent To")
@@ -104,5 +105,3 @@ class SaleReconciliationFollowupProcessLine(models.TransientModel):
         required=True,
     )
     reason = fields.Char()
-
-
