@@ -240,24 +240,14 @@ class SaleReconciliationCreditProfile(models.Model):
                   JOIN account_move move ON move.id = line.move_id
                   LEFT JOIN sale_reconciliation_followup_level reached
                     ON reached.id = move.followup_level_id
-                  LEFT JOIN LATERAL (
-                       SELECT level.id, level.days, level.credit_hold
-                         FROM sale_reconciliation_followup_level level
-                        WHERE level.company_id = %(company)s
-                          AND level.active
-                          AND level.days <= %(today)s - line.date_maturity
-                        ORDER BY level.days DESC
-                        LIMIT 1
-                  ) lvl ON TRUE
-                  LEFT JOIN LATERAL (
-                       SELECT level.days
-                         FROM sale_reconciliation_followup_level level
-                        WHERE level.company_id = %(company)s
-                          AND level.active
-                          AND level.days > COALESCE(reached.days, -2147483648)
-                        ORDER BY level.days
-                        LIMIT 1
-                  ) nxt ON TRUE
+                  LEFT JOIN (%(levels)s) lvl
+                    ON lvl.days <= %(today)s - line.date_maturity
+                   AND (lvl.next_days IS NULL
+                        OR lvl.next_days > %(today)s - line.date_maturity)
+                  LEFT JOIN (%(levels)s) nxt
+                    ON nxt.days > COALESCE(reached.days, -2147483648)
+                   AND (nxt.prev_days IS NULL
+                        OR nxt.prev_days <= COALESCE(reached.days, -2147483648))
                  WHERE account.account_type = 'asset_receivable'
                    AND line.company_id = %(company)s
                    AND line.parent_state = 'posted'
@@ -278,6 +268,22 @@ class SaleReconciliationCreditProfile(models.Model):
             """,
             company=company.id,
             today=today,
+            levels=SQL(
+                # The company's active levels, each with the days of the
+                # levels before and after it: an item joins the one level
+                # its age falls in (lvl) and the first level above the one
+                # it was reminded at (nxt), without a subquery per item.
+                """
+                SELECT level.id, level.days, level.credit_hold,
+                       LAG(level.days) OVER (ORDER BY level.days, level.id)
+                           AS prev_days,
+                       LEAD(level.days) OVER (ORDER BY level.days, level.id)
+                           AS next_days
+                  FROM sale_reconciliation_followup_level level
+                 WHERE level.company_id = %s AND level.active
+                """,
+                company.id,
+            ),
             partners=self._partner_clause("partner.commercial_partner_id", partner_ids),
         )
 
