@@ -12,4 +12,7 @@ matching=$(bench/matching_at_scale.sh | grep '^MATCHING ')
 echo "$matching"
 core=$(bench/core_flows_at_scale.sh | grep '^CORE ')
 echo "$core"
-echo "BENCH ${statements#STATEMENTS } ${install#INSTALL } ${matching#MATCHING } ${core#CORE }"
+followup=$(bench/followup_at_scale.sh | grep '^FOLLOWUP ')
+echo "$followup"
+echo "BENCH ${statements#STATEMENTS } ${install#INSTALL } ${matching#MATCHING } ${core#CORE }" \
+    "${followup#FOLLOWUP }"

@@ -12,7 +12,12 @@ from . import sale_reconciliation_collection
 from . import sale_reconciliation_collection_handover
 from . import sale_reconciliation_credit_approval
 from . import sale_reconciliation_credit_profile
+from . import sale_reconciliation_credit_profile_followup
 from . import sale_reconciliation_credit_refresh
+from . import sale_reconciliation_followup_history
+from . import sale_reconciliation_followup_kpi
+from . import sale_reconciliation_followup_level
+from . import sale_reconciliation_followup_run
 from . import sale_reconciliation_kpi_report
 from . import sale_reconciliation_period
 from . import sale_reconciliation_period_summary

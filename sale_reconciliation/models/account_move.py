@@ -56,6 +56,24 @@ class AccountMove(models.Model):
         "nothing to reconcile.",
     )
 
+    followup_level_id = fields.Many2one(
+        "sale.reconciliation.followup.level",
+        string="Follow-up Level",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        groups="sale_reconciliation.group_reconciliation_user",
+        help="The last follow-up level this invoice reached in a reminder sent "
+        "to the customer.",
+    )
+    followup_disputed = fields.Boolean(
+        string="In Dispute",
+        copy=False,
+        tracking=True,
+        help="Left out of the collections follow-up until unticked, as are the "
+        "invoices on a line the customer disputed on a statement.",
+    )
+
     # -------------------------------------------------------------------------
     # COMPUTE METHODS
     # -------------------------------------------------------------------------

@@ -23,3 +23,4 @@ from . import test_collections
 from . import test_collection_concurrency
 from . import test_statement_run
 from . import test_credit_concurrency
+from . import test_followup

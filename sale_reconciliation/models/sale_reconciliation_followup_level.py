@@ -1,0 +1,102 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class SaleReconciliationFollowupLevel(models.Model):
+    """One step of a company's collections follow-up (催款): reached by an
+    invoice so many days after its due date (before it when negative), and
+    what the customer then receives."""
+
+    _name = "sale.reconciliation.followup.level"
+    _description = "Follow-up Level"
+    _order = "company_id, days, sequence, id"
+    _check_company_auto = True
+
+    sequence = fields.Integer(default=10)
+    name = fields.Char(required=True, translate=True)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+    )
+    active = fields.Boolean(default=True)
+    days = fields.Integer(
+        string="Days After Due Date",
+        required=True,
+        help="Reached by an unpaid invoice this many days after its due date; "
+        "negative for a friendly reminder before it.",
+    )
+    message = fields.Text(
+        translate=True,
+        help="What the reminder email and letter say to the customer, in the "
+        "customer's language.",
+    )
+    auto_process = fields.Boolean(
+        string="Automatic",
+        default=True,
+        help="Processed by the daily scheduled action; otherwise only when a "
+        "credit manager processes the customer from the follow-up list.",
+    )
+    send_email = fields.Boolean(default=True)
+    mail_template_id = fields.Many2one(
+        "mail.template",
+        string="Email Template",
+        domain="[('model', '=', 'sale.reconciliation.followup.history')]",
+    )
+    attachment_type = fields.Selection(
+        selection=[
+            ("none", "Nothing"),
+            ("invoices", "Overdue invoices"),
+            ("statement", "Current statement"),
+        ],
+        string="Attach",
+        required=True,
+        default="invoices",
+        help="Current statement: the customer's last confirmed or sent "
+        "statement of account, if any.",
+    )
+    print_letter = fields.Boolean(
+        help="A letter (PDF) is made and kept with the reminder, to print " "and post.",
+    )
+    create_activity = fields.Boolean(string="Schedule Activity")
+    activity_type_id = fields.Many2one(
+        "mail.activity.type",
+        domain="[('res_model', 'in', (False, 'res.partner'))]",
+    )
+    activity_user = fields.Selection(
+        selection=[
+            ("salesperson", "Salesperson"),
+            ("credit_managers", "Credit managers"),
+        ],
+        string="Activity For",
+        default="salesperson",
+        help="The customer's follow-up responsible when set; otherwise its "
+        "salesperson, or every credit manager of the company.",
+    )
+    activity_note = fields.Char(translate=True)
+    credit_hold = fields.Boolean(
+        string="Put on Credit Hold",
+        help="The customer is put on credit hold, lifted when nothing of it is "
+        "overdue at such a level any more (a hold a credit manager put stays).",
+    )
+
+    _sql_constraints = [
+        (
+            "company_days_uniq",
+            "UNIQUE(company_id, days)",
+            "Two follow-up levels of a company cannot be reached on the same day.",
+        ),
+    ]
+
+    @api.constrains("send_email", "mail_template_id")
+    def _check_actions(self):
+        for level in self:
+            if level.send_email and not level.mail_template_id:
+                raise ValidationError(
+                    _(
+                        "Follow-up level %(level)s sends an email: choose its "
+                        "template.",
+                        level=level.name,
+                    )
+                )
