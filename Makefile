@@ -33,6 +33,7 @@ requirements: check-odoo system-requirements
 
 test-requirements: requirements
 	@$(PIP_INSTALL) -r requirements-test.txt
+	@$(PIP_INSTALL) --no-deps -r requirements-oca.txt
 
 run: requirements
 	@tools/run.sh
