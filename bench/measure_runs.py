@@ -3,8 +3,9 @@
 # multiplied by clone_documents.sql, with an Odoo serving HTTP at
 # web.base.url (wkhtmltopdf loads the report's styles from it).
 #
-# RUN_MODE=start: start a statement run (October 2026, all customers,
-#   generate + confirm + send) and commit; print "STARTED <run id> <epoch>".
+# RUN_MODE=start: start a statement run (October 2026, generate + confirm +
+#   send) of all customers, or of the first RUN_CUSTOMERS when fewer, and
+#   commit; print "STARTED <run id> <epoch>".
 #   Workers elsewhere (queue_job) process it.
 # RUN_MODE=inprocess: the same run, processed here the way the scheduled
 #   action does, one chunk per call and per transaction (each committed),
@@ -20,13 +21,15 @@ Run = env["sale.reconciliation.statement.run"]
 
 
 def start_run():
+    customers = env["res.partner"].search(
+        [("name", "=like", "Statement Customer %")], order="id"
+    )
+    wanted = int(os.environ.get("RUN_CUSTOMERS") or len(customers))
+    scope = {"customer_scope": "all"}
+    if wanted < len(customers):
+        scope = {"customer_scope": "selected", "partner_ids": customers[:wanted].ids}
     run = Run.create(
-        {
-            "date_from": DATE_FROM,
-            "date_to": DATE_TO,
-            "customer_scope": "all",
-            "operation": "send",
-        }
+        {"date_from": DATE_FROM, "date_to": DATE_TO, "operation": "send", **scope}
     )
     run.action_start()
     return run

@@ -12,4 +12,6 @@ matching=$(bench/matching_at_scale.sh | grep '^MATCHING ')
 echo "$matching"
 core=$(bench/core_flows_at_scale.sh | grep '^CORE ')
 echo "$core"
-echo "BENCH ${statements#STATEMENTS } ${install#INSTALL } ${matching#MATCHING } ${core#CORE }"
+runs=$(bench/runs_at_scale.sh | grep '^RUNS ')
+echo "$runs"
+echo "BENCH ${statements#STATEMENTS } ${install#INSTALL } ${matching#MATCHING } ${core#CORE } ${runs#RUNS }"
