@@ -14,5 +14,7 @@ core=$(bench/core_flows_at_scale.sh | grep '^CORE ')
 echo "$core"
 followup=$(bench/followup_at_scale.sh | grep '^FOLLOWUP ')
 echo "$followup"
+runs=$(bench/runs_at_scale.sh | grep '^RUNS ')
+echo "$runs"
 echo "BENCH ${statements#STATEMENTS } ${install#INSTALL } ${matching#MATCHING } ${core#CORE }" \
-    "${followup#FOLLOWUP }"
+    "${followup#FOLLOWUP } ${runs#RUNS }"
