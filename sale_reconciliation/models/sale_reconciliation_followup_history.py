@@ -41,7 +41,9 @@ class SaleReconciliationFollowupHistory(models.Model):
         required=True,
         index=True,
         readonly=True,
-        ondelete="restrict",
+        # A level that reminded someone cannot be deleted (see the level's
+        # _unlink_except_used); cascade only lets the module uninstall.
+        ondelete="cascade",
     )
     date = fields.Date(required=True, index=True, readonly=True)
     sent_by_id = fields.Many2one(

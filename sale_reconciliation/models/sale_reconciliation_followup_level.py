@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 
 class SaleReconciliationFollowupLevel(models.Model):
@@ -100,3 +100,21 @@ class SaleReconciliationFollowupLevel(models.Model):
                         level=level.name,
                     )
                 )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_used(self):
+        # sudo: whoever may delete levels is refused for any reminder sent,
+        # whether or not they may read the customer's history.
+        used = (
+            self.env["sale.reconciliation.followup.history"]
+            .sudo()
+            .search([("level_id", "in", self.ids)], limit=1)
+        )
+        if used:
+            raise UserError(
+                _(
+                    "Follow-up level %(level)s has reminded customers: archive it "
+                    "instead of deleting it, so that their history keeps it.",
+                    level=used.level_id.name,
+                )
+            )

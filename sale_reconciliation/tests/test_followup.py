@@ -1,7 +1,7 @@
 from freezegun import freeze_time
 
 from odoo import fields
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import StatementCommon
@@ -159,6 +159,11 @@ class TestFollowup(StatementCommon):
         history = profile.followup_history_ids
         self.assertEqual(history.level_id, self.levels)
         self.assertEqual(history.move_ids, invoice)
+        # A level that reminded someone keeps its history: archived, not
+        # deleted.
+        with self.assertRaisesRegex(UserError, "archive it"):
+            self.final.unlink()
+        self.assertEqual(history.exists().level_id, self.levels)
         mails = self.mails_to(self.customer)
         self.assertEqual(len(mails), 3, "one email per level, queued")
         self.assertEqual(set(mails.mapped("state")), {"outgoing"})
