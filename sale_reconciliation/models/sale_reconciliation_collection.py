@@ -289,6 +289,10 @@ class SaleReconciliationCollection(models.Model):
                         fields=self._field_labels(given),
                     )
                 )
+            if vals.get("user_id", self.env.uid) != self.env.uid and not self.env.su:
+                raise AccessError(
+                    _("Users record the collections they made themselves only.")
+                )
         for vals in vals_list:
             company = self.env["res.company"].browse(
                 vals.get("company_id") or self.env.company.id

@@ -200,6 +200,10 @@ class SaleReconciliationCollectionHandover(models.Model):
                         "handed over with its button."
                     )
                 )
+            if vals.get("user_id", self.env.uid) != self.env.uid and not self.env.su:
+                raise AccessError(
+                    _("A salesperson prepares the handovers of their own collections.")
+                )
             company = self.env["res.company"].browse(
                 vals.get("company_id") or self.env.company.id
             )
