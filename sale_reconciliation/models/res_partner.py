@@ -1,7 +1,7 @@
 from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import format_amount
 
 from .sale_reconciliation_credit_profile import CREDIT_RATINGS
@@ -245,6 +245,29 @@ class ResPartner(models.Model):
         return self._search_credit_profile(
             "credit_overdue_oldest_days", operator, value
         )
+
+    # -------------------------------------------------------------------------
+    # CONSTRAINTS
+    # -------------------------------------------------------------------------
+
+    @api.constrains("statement_contact_id", "parent_id")
+    def _check_statement_contact(self):
+        # The customer's statements are emailed to this contact: one of the
+        # customer's own, never an address a user picks elsewhere.
+        for partner in self.filtered("statement_contact_id"):
+            if not partner._is_own_statement_contact(partner.statement_contact_id):
+                raise ValidationError(
+                    _(
+                        "The statements of %(customer)s go to one of its own "
+                        "contacts, not to %(contact)s.",
+                        customer=partner.display_name,
+                        contact=partner.statement_contact_id.display_name,
+                    )
+                )
+
+    def _is_own_statement_contact(self, contact):
+        self.ensure_one()
+        return contact.commercial_partner_id == self.commercial_partner_id
 
     # -------------------------------------------------------------------------
     # CRUD METHODS
