@@ -309,6 +309,8 @@ class ResPartner(models.Model):
             # limit with their own rights, as in Odoo.
             partners = self.sudo()
         result = super(ResPartner, partners).write(vals)
+        if "credit_hold" in vals:
+            self._release_followup_hold_ownership()
         for partner in self:
             partner._log_credit_terms_change(before[partner.id])
         company = self.env.company
@@ -354,6 +356,25 @@ class ResPartner(models.Model):
                         salesperson=current.name,
                     )
                 )
+
+    def _release_followup_hold_ownership(self):
+        """A hold set or lifted by a user (not by the follow-up, which marks
+        its own holds after writing them) is theirs from now on: the
+        follow-up never lifts it."""
+        # sudo: the follow-up flag is written by the follow-up only (see the
+        # credit profile's write guard); a credit manager's hold clears it.
+        profiles = (
+            self.env["sale.reconciliation.credit.profile"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", self.env.company.id),
+                    ("partner_id", "in", (self | self.commercial_partner_id).ids),
+                    ("followup_hold", "=", True),
+                ]
+            )
+        )
+        profiles.write({"followup_hold": False})
 
     def _is_credit_manager(self):
         return self.env.su or self.env.user.has_group(CREDIT_MANAGER_GROUP)

@@ -257,6 +257,25 @@ class TestFollowup(StatementCommon):
             self.Profile._followup_release(self.env.company)
             self.assertTrue(self.customer.sudo().credit_hold)
 
+    def test_hold_put_again_by_hand_after_the_followup_is_not_lifted(self):
+        """The follow-up held the customer, a credit manager lifted that hold
+        and later put their own: the follow-up never lifts it."""
+        invoice = self.invoice_at("2025-02-01", 100.0, due="2025-03-01")
+        partner = self.customer.sudo()
+        with freeze_time("2025-04-01"):
+            profile = self.profile()
+            self.process(profile)
+            self.assertTrue(profile.followup_hold)
+            customer = self.customer.with_user(self.credit_manager)
+            customer.write({"credit_hold": False})
+            customer.write({"credit_hold": True, "credit_hold_reason": "Bankruptcy"})
+            self.assertFalse(profile.followup_hold)
+            self.pay_at(invoice, "2025-04-01")
+            self.Profile._followup_release(self.env.company)
+            self.assertRecordValues(
+                partner, [{"credit_hold": True, "credit_hold_reason": "Bankruptcy"}]
+            )
+
     # -------------------------------------------------------------------------
     # Email language
     # -------------------------------------------------------------------------
