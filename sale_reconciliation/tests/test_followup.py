@@ -1,7 +1,7 @@
 from freezegun import freeze_time
 
 from odoo import fields
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 
 from .common import StatementCommon
@@ -275,6 +275,31 @@ class TestFollowup(StatementCommon):
             self.assertRecordValues(
                 partner, [{"credit_hold": True, "credit_hold_reason": "Bankruptcy"}]
             )
+
+    def test_reminder_template_is_a_reminder_template(self):
+        """The reminder is rendered as superuser with the reminder's id: a
+        credit manager cannot choose a template of another model (a user's
+        password reset, a partner's data) to have it emailed to a customer."""
+        other = self.env["mail.template"].create(
+            {
+                "name": "Template of Users",
+                "model_id": self.env["ir.model"]._get_id("res.users"),
+                "subject": "{{ object.login }}",
+            }
+        )
+        level = self.reminder.with_user(self.credit_manager)
+        with self.assertRaises(ValidationError):
+            level.write({"mail_template_id": other.id})
+        with self.assertRaises(ValidationError):
+            level.create(
+                {
+                    "name": "Sneaky",
+                    "days": 60,
+                    "company_id": self.env.company.id,
+                    "mail_template_id": other.id,
+                }
+            )
+        self.assertEqual(self.reminder.mail_template_id, self.template)
 
     # -------------------------------------------------------------------------
     # Email language
