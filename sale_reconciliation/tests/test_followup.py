@@ -301,6 +301,27 @@ class TestFollowup(StatementCommon):
             )
         self.assertEqual(self.reminder.mail_template_id, self.template)
 
+    def test_only_readers_of_profiles_open_the_followups(self):
+        """Opening the follow-up list makes the missing profiles as
+        superuser: a user who may not read profiles (portal, an employee
+        outside sales) is refused and makes none."""
+        self.invoice_at("2025-02-01", 100.0, due="2025-03-01")
+        portal = new_test_user(
+            self.env, login="followup_portal", groups="base.group_portal"
+        )
+        employee = new_test_user(
+            self.env, login="followup_employee", groups="base.group_user"
+        )
+        with freeze_time("2025-03-05"):
+            for user in (portal, employee):
+                with self.subTest(user=user.login), self.assertRaises(AccessError):
+                    self.Profile.with_user(user).action_open_followups()
+            self.assertFalse(
+                self.Profile.search([("partner_id", "=", self.customer.id)])
+            )
+            action = self.Profile.with_user(self.salesperson).action_open_followups()
+            self.assertEqual(action["res_model"], self.Profile._name)
+
     # -------------------------------------------------------------------------
     # Email language
     # -------------------------------------------------------------------------
