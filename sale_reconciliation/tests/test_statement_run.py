@@ -356,6 +356,36 @@ class TestStatementRun(StatementCommon):
             self.env["sale.reconciliation.statement"].search([("run_id", "=", run.id)])
         )
 
+    def test_context_defaults_set_no_workflow_field(self):
+        """default_state in the context of create() is refused as the same
+        value given to it, for runs and statements alike."""
+        Run = self.env["sale.reconciliation.statement.run"].with_user(
+            self.other_manager
+        )
+        with self.assertRaises(UserError):
+            Run.with_context(default_state="done").create({"customer_scope": "all"})
+        Statement = self.env["sale.reconciliation.statement"].with_user(
+            self.salesperson
+        )
+        with self.assertRaises(UserError):
+            Statement.with_context(default_state="accepted").create(
+                {
+                    "partner_id": self.alpha.id,
+                    "date_from": "2025-04-01",
+                    "date_to": "2025-04-30",
+                }
+            )
+        self.assertFalse(
+            self.env["sale.reconciliation.statement.run"].search(
+                [("state", "=", "done")]
+            )
+        )
+        self.assertFalse(
+            self.env["sale.reconciliation.statement"].search(
+                [("partner_id", "=", self.alpha.id)]
+            )
+        )
+
     def test_review_required_runs_only_generate(self):
         self.env.company.statement_review_required = True
         run = self.make_run(self.alpha, operation="confirm")
