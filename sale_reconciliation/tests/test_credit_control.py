@@ -308,6 +308,25 @@ class TestCreditControl(StatementCommon):
             {"order_id": order.id, "reason": reason}
         )
 
+    def test_salesperson_cannot_approve_through_context_defaults(self):
+        """default_state=approved in the context of create() is a decision:
+        refused to a salesperson, and the order stays blocked."""
+        self.company.credit_policy = "block"
+        self.invoice_at(self.today, 800.0)
+        order = self.quotation(300.0)
+        Approval = self.Approval.with_user(self.salesperson)
+        for key, value in (
+            ("default_state", "approved"),
+            ("default_decided_by_id", self.credit_manager.id),
+        ):
+            with self.subTest(key=key), self.assertRaises(AccessError):
+                Approval.with_context(**{key: value}).create(
+                    {"order_id": order.id, "reason": "Trust me"}
+                )
+        self.assertFalse(self.Approval.search([("order_id", "=", order.id)]))
+        with self.assertRaises(UserError):
+            order.with_user(self.salesperson).action_confirm()
+
     def test_request_approve_confirm_then_grow_past_the_approval(self):
         self.company.credit_policy = "block"
         self.invoice_at(self.today, 800.0)
