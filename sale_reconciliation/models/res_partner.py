@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import format_amount
 
+from .reconciliation_access import with_context_defaults
 from .sale_reconciliation_credit_profile import CREDIT_RATINGS
 
 CREDIT_MANAGER_GROUP = "sale_reconciliation.group_credit_manager"
@@ -275,12 +276,15 @@ class ResPartner(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # Credit terms given as default_<field> context keys count too.
         self._check_credit_terms_rights(
             {
                 fname
                 for vals in vals_list
-                for fname in CREDIT_TERMS_FIELDS
-                if vals.get(fname)
+                for fname, value in with_context_defaults(
+                    self, vals, CREDIT_TERMS_FIELDS
+                ).items()
+                if fname in CREDIT_TERMS_FIELDS and value
             }
         )
         return super().create(vals_list)
