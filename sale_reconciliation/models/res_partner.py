@@ -1,9 +1,10 @@
 from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import format_amount
 
+from .reconciliation_access import with_context_defaults
 from .sale_reconciliation_credit_profile import CREDIT_RATINGS
 
 CREDIT_MANAGER_GROUP = "sale_reconciliation.group_credit_manager"
@@ -247,17 +248,43 @@ class ResPartner(models.Model):
         )
 
     # -------------------------------------------------------------------------
+    # CONSTRAINTS
+    # -------------------------------------------------------------------------
+
+    @api.constrains("statement_contact_id", "parent_id")
+    def _check_statement_contact(self):
+        # The customer's statements are emailed to this contact: one of the
+        # customer's own, never an address a user picks elsewhere.
+        for partner in self.filtered("statement_contact_id"):
+            if not partner._is_own_statement_contact(partner.statement_contact_id):
+                raise ValidationError(
+                    _(
+                        "The statements of %(customer)s go to one of its own "
+                        "contacts, not to %(contact)s.",
+                        customer=partner.display_name,
+                        contact=partner.statement_contact_id.display_name,
+                    )
+                )
+
+    def _is_own_statement_contact(self, contact):
+        self.ensure_one()
+        return contact.commercial_partner_id == self.commercial_partner_id
+
+    # -------------------------------------------------------------------------
     # CRUD METHODS
     # -------------------------------------------------------------------------
 
     @api.model_create_multi
     def create(self, vals_list):
+        # Credit terms given as default_<field> context keys count too.
         self._check_credit_terms_rights(
             {
                 fname
                 for vals in vals_list
-                for fname in CREDIT_TERMS_FIELDS
-                if vals.get(fname)
+                for fname, value in with_context_defaults(
+                    self, vals, CREDIT_TERMS_FIELDS
+                ).items()
+                if fname in CREDIT_TERMS_FIELDS and value
             }
         )
         return super().create(vals_list)
@@ -286,6 +313,8 @@ class ResPartner(models.Model):
             # limit with their own rights, as in Odoo.
             partners = self.sudo()
         result = super(ResPartner, partners).write(vals)
+        if "credit_hold" in vals:
+            self._release_followup_hold_ownership()
         for partner in self:
             partner._log_credit_terms_change(before[partner.id])
         company = self.env.company
@@ -331,6 +360,25 @@ class ResPartner(models.Model):
                         salesperson=current.name,
                     )
                 )
+
+    def _release_followup_hold_ownership(self):
+        """A hold set or lifted by a user (not by the follow-up, which marks
+        its own holds after writing them) is theirs from now on: the
+        follow-up never lifts it."""
+        # sudo: the follow-up flag is written by the follow-up only (see the
+        # credit profile's write guard); a credit manager's hold clears it.
+        profiles = (
+            self.env["sale.reconciliation.credit.profile"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "=", self.env.company.id),
+                    ("partner_id", "in", (self | self.commercial_partner_id).ids),
+                    ("followup_hold", "=", True),
+                ]
+            )
+        )
+        profiles.write({"followup_hold": False})
 
     def _is_credit_manager(self):
         return self.env.su or self.env.user.has_group(CREDIT_MANAGER_GROUP)

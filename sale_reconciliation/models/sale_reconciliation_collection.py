@@ -7,6 +7,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
+from .reconciliation_access import with_context_defaults
+
 # Cashiers: the users of Odoo's invoicing, who register customer payments.
 CASHIER_GROUP = "account.group_account_invoice"
 # Accounting administrators may check a handover given to another cashier.
@@ -274,12 +276,13 @@ class SaleReconciliationCollection(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            seen = with_context_defaults(self, vals, WORKFLOW_FIELDS | {"user_id"})
             given = {
                 fname
-                for fname in WORKFLOW_FIELDS & set(vals)
-                if vals[fname]
-                and not (fname == "state" and vals[fname] == "draft")
-                and not (fname == "name" and vals[fname] == "/")
+                for fname in WORKFLOW_FIELDS & set(seen)
+                if seen[fname]
+                and not (fname == "state" and seen[fname] == "draft")
+                and not (fname == "name" and seen[fname] == "/")
             }
             if given:
                 raise UserError(
@@ -288,6 +291,10 @@ class SaleReconciliationCollection(models.Model):
                         "by Odoo: %(fields)s cannot be given.",
                         fields=self._field_labels(given),
                     )
+                )
+            if seen.get("user_id", self.env.uid) != self.env.uid and not self.env.su:
+                raise AccessError(
+                    _("Users record the collections they made themselves only.")
                 )
         for vals in vals_list:
             company = self.env["res.company"].browse(

@@ -3,6 +3,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from .reconciliation_access import with_context_defaults
 from .sale_reconciliation_collection import CASHIER_GROUP
 
 # Written by the action methods only, whoever calls write().
@@ -186,12 +187,15 @@ class SaleReconciliationCollectionHandover(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            seen = with_context_defaults(
+                self, vals, HANDOVER_WORKFLOW_FIELDS | {"user_id"}
+            )
             given = {
                 fname
-                for fname in HANDOVER_WORKFLOW_FIELDS & set(vals)
-                if vals[fname]
-                and not (fname == "state" and vals[fname] == "draft")
-                and not (fname == "name" and vals[fname] == "/")
+                for fname in HANDOVER_WORKFLOW_FIELDS & set(seen)
+                if seen[fname]
+                and not (fname == "state" and seen[fname] == "draft")
+                and not (fname == "name" and seen[fname] == "/")
             }
             if given:
                 raise UserError(
@@ -199,6 +203,10 @@ class SaleReconciliationCollectionHandover(models.Model):
                         "A new handover starts as a draft numbered by Odoo: it is "
                         "handed over with its button."
                     )
+                )
+            if seen.get("user_id", self.env.uid) != self.env.uid and not self.env.su:
+                raise AccessError(
+                    _("A salesperson prepares the handovers of their own collections.")
                 )
             company = self.env["res.company"].browse(
                 vals.get("company_id") or self.env.company.id

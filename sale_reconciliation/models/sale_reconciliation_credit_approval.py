@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import format_amount
 
+from .reconciliation_access import with_context_defaults
 from .res_partner import CREDIT_MANAGER_GROUP
 
 # Fields set by the credit manager's decision, never by the requester.
@@ -154,8 +155,10 @@ class SaleReconciliationCreditApproval(models.Model):
             [vals.get("order_id") for vals in vals_list if vals.get("order_id")]
         )
         for vals in vals_list:
-            if vals.get("state", "requested") != "requested" or vals.get(
-                "decided_by_id"
+            # The decision given as default_<field> context keys counts too.
+            seen = with_context_defaults(self, vals, DECISION_FIELDS)
+            if seen.get("state", "requested") != "requested" or any(
+                seen.get(fname) for fname in DECISION_FIELDS if fname != "state"
             ):
                 self._check_can_decide()
             order = orders.browse(vals.get("order_id"))

@@ -179,6 +179,8 @@ class SaleReconciliationCreditProfile(models.Model):
     def action_open_followups(self):
         """The follow-up list, with a profile for every customer that has
         something to be reminded of in the user's companies."""
+        # The profiles are made as superuser: only for a user who reads them.
+        self.check_access("read")
         for company in self.env.companies:
             self._followup_ensure_profiles(company)
         action = self.env["ir.actions.act_window"]._for_xml_id(

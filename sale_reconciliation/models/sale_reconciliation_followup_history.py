@@ -1,6 +1,7 @@
 from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import format_amount
 
 CREDIT_MANAGER_GROUP = "sale_reconciliation.group_credit_manager"
@@ -192,6 +193,14 @@ class SaleReconciliationFollowupHistory(models.Model):
         recipient through Odoo's mail queue (never sent from here)."""
         self.ensure_one()
         template = self.level_id.mail_template_id
+        if not self.level_id._has_reminder_template():
+            raise UserError(
+                _(
+                    "The email template of follow-up level %(level)s is not a "
+                    "template of follow-up reminders.",
+                    level=self.level_id.name,
+                )
+            )
         values = template._generate_template(
             self.ids, ["subject", "body_html", "email_from"]
         )[self.id]

@@ -92,6 +92,18 @@ class SaleReconciliationFollowupLevel(models.Model):
     @api.constrains("send_email", "mail_template_id")
     def _check_actions(self):
         for level in self:
+            if not level._has_reminder_template():
+                # The reminder is rendered as superuser for the customer: a
+                # template of another model would render (and email) the
+                # record of that model with the reminder's id.
+                raise ValidationError(
+                    _(
+                        "Follow-up level %(level)s sends a reminder: choose a "
+                        "template of follow-up reminders, not %(template)s.",
+                        level=level.name,
+                        template=level.mail_template_id.name,
+                    )
+                )
             if level.send_email and not level.mail_template_id:
                 raise ValidationError(
                     _(
@@ -118,3 +130,9 @@ class SaleReconciliationFollowupLevel(models.Model):
                     level=used.level_id.name,
                 )
             )
+
+    def _has_reminder_template(self):
+        self.ensure_one()
+        # sudo: mail.template - only its model is read, whoever edits the level.
+        template = self.sudo().mail_template_id
+        return not template or template.model == "sale.reconciliation.followup.history"

@@ -9,7 +9,10 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from .reconciliation_access import check_reconciliation_manager
+from .reconciliation_access import (
+    check_reconciliation_manager,
+    with_context_defaults,
+)
 
 # First key of the advisory lock taken while a company's period is closed or
 # reopened (the second key is the company's id).
@@ -129,9 +132,12 @@ class SaleReconciliationPeriod(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         # A period starts open: only its closing closes it.
+        # Values given as default_<field> context keys count too.
         if not self.env.su and any(
-            vals.get(fname) and not (fname == "state" and vals[fname] == "open")
-            for vals in vals_list
+            seen.get(fname) and not (fname == "state" and seen[fname] == "open")
+            for seen in (
+                with_context_defaults(self, vals, CLOSING_FIELDS) for vals in vals_list
+            )
             for fname in CLOSING_FIELDS
         ):
             raise UserError(self._closing_fields_error())

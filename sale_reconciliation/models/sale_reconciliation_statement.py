@@ -6,7 +6,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from .reconciliation_access import MANAGER_GROUP
+from .reconciliation_access import MANAGER_GROUP, with_context_defaults
 
 _logger = logging.getLogger(__name__)
 
@@ -632,6 +632,7 @@ class SaleReconciliationStatement(models.Model):
     def _check_no_workflow_values(self, vals, workflow=False):
         """A new statement starts as a numbered draft read from the ledger:
         refuse values for its workflow fields or figures."""
+        vals = with_context_defaults(self, vals, WORKFLOW_FIELDS | LEDGER_FIELDS)
         given = {
             fname
             for fname in (WORKFLOW_FIELDS | LEDGER_FIELDS) & set(vals)

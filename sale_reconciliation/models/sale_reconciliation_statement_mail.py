@@ -76,9 +76,12 @@ class SaleReconciliationStatement(models.Model):
         customer, or else its invoice address."""
         self.ensure_one()
         customer = self.partner_id
-        return customer.statement_contact_id or customer.browse(
-            customer.address_get(["invoice"])["invoice"]
-        )
+        contact = customer.statement_contact_id
+        # A contact of another customer (stored before the check existed) is
+        # never emailed a statement.
+        if contact and customer._is_own_statement_contact(contact):
+            return contact
+        return customer.browse(customer.address_get(["invoice"])["invoice"])
 
     def _send_queued(self):
         """Email each statement to its customer's statement contact, its PDF

@@ -10,7 +10,7 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from .reconciliation_access import check_reconciliation_manager
+from .reconciliation_access import check_reconciliation_manager, with_context_defaults
 from .sale_reconciliation_statement import STATEMENT_LOCK_KEY
 
 _logger = logging.getLogger(__name__)
@@ -272,10 +272,11 @@ class SaleReconciliationStatementRun(models.Model):
     def create(self, vals_list):
         check_reconciliation_manager(self.env, _("prepare statement runs"))
         for vals in vals_list:
+            seen = with_context_defaults(self, vals, RUN_FIELDS)
             given = {
                 fname
-                for fname in RUN_FIELDS & set(vals)
-                if vals[fname] and not (fname == "state" and vals[fname] == "draft")
+                for fname in RUN_FIELDS & set(seen)
+                if seen[fname] and not (fname == "state" and seen[fname] == "draft")
             }
             if given and not self._is_run_write():
                 raise UserError(

@@ -383,6 +383,60 @@ class TestCollections(CollectionCommon):
             collection, [{"amount": 90.0, "user_id": self.salesperson.id}]
         )
 
+    def test_nobody_records_or_prepares_a_handover_in_another_name(self):
+        """A salesperson who is also a cashier reads every collection: they
+        still record collections and prepare handovers in their own name
+        only."""
+        both = new_test_user(
+            self.env,
+            login="collection_salesperson_cashier",
+            groups="sales_team.group_sale_salesman,account.group_account_invoice",
+            company_id=self.env.company.id,
+        )
+        theirs = self.record(50.0, user=self.salesperson_2)
+        with self.assertRaises(AccessError):
+            self.Collection.with_user(both).create(
+                {
+                    "partner_id": self.customer.id,
+                    "amount": 10.0,
+                    "user_id": self.salesperson_2.id,
+                }
+            )
+        with self.assertRaises(AccessError):
+            self.Handover.with_user(both).create({"user_id": self.salesperson_2.id})
+        self.assertEqual(
+            self.Collection.search([("user_id", "=", self.salesperson_2.id)]), theirs
+        )
+        self.assertFalse(
+            self.Handover.search([("user_id", "=", self.salesperson_2.id)])
+        )
+
+    def test_context_defaults_set_no_workflow_field(self):
+        """A JSON-RPC client sets any context key: default_state and the
+        like are refused as the same values given to create() are."""
+        Collection = self.Collection.with_user(self.salesperson)
+        values = {"partner_id": self.customer.id, "amount": 10.0}
+        for key, value in (
+            ("default_state", "confirmed"),
+            ("default_received_amount", 10.0),
+            ("default_confirmed_by_id", self.cashier.id),
+            ("default_user_id", self.salesperson_2.id),
+        ):
+            with self.subTest(key=key), self.assertRaises(UserError):
+                Collection.with_context(**{key: value}).create(dict(values))
+        Handover = self.Handover.with_user(self.salesperson)
+        for key, value in (
+            ("default_state", "done"),
+            ("default_user_id", self.salesperson_2.id),
+        ):
+            with self.subTest(key=key), self.assertRaises(UserError):
+                Handover.with_context(**{key: value}).create({})
+        self.assertFalse(self.Collection.search([("amount", "=", 10.0)]))
+        self.assertFalse(self.Handover.search([]))
+        # A harmless default still works, as in Odoo's forms.
+        collection = Collection.with_context(default_state="draft").create(values)
+        self.assertEqual(collection.state, "draft")
+
     def test_portal_users_and_other_companies_read_nothing(self):
         collection = self.record(100.0)
         handover = self.hand_over(collection)

@@ -308,6 +308,25 @@ class TestCreditControl(StatementCommon):
             {"order_id": order.id, "reason": reason}
         )
 
+    def test_salesperson_cannot_approve_through_context_defaults(self):
+        """default_state=approved in the context of create() is a decision:
+        refused to a salesperson, and the order stays blocked."""
+        self.company.credit_policy = "block"
+        self.invoice_at(self.today, 800.0)
+        order = self.quotation(300.0)
+        Approval = self.Approval.with_user(self.salesperson)
+        for key, value in (
+            ("default_state", "approved"),
+            ("default_decided_by_id", self.credit_manager.id),
+        ):
+            with self.subTest(key=key), self.assertRaises(AccessError):
+                Approval.with_context(**{key: value}).create(
+                    {"order_id": order.id, "reason": "Trust me"}
+                )
+        self.assertFalse(self.Approval.search([("order_id", "=", order.id)]))
+        with self.assertRaises(UserError):
+            order.with_user(self.salesperson).action_confirm()
+
     def test_request_approve_confirm_then_grow_past_the_approval(self):
         self.company.credit_policy = "block"
         self.invoice_at(self.today, 800.0)
@@ -396,6 +415,24 @@ class TestCreditControl(StatementCommon):
         self.assertEqual(approval.state, "requested")
         self.customer.with_user(self.credit_manager).credit_limit = 5000.0
         self.assertEqual(self.customer.credit_limit, 5000.0)
+
+    def test_new_customer_gets_no_credit_terms_from_context_defaults(self):
+        """default_credit_limit and the like in the context of create() are
+        credit terms given: refused to a salesperson as in the values."""
+        sales_user = new_test_user(
+            self.env,
+            login="credit_context_sales_user",
+            groups="sales_team.group_sale_salesman,base.group_partner_manager",
+        )
+        Partner = self.env["res.partner"].with_user(sales_user)
+        for key, value in (
+            ("default_credit_limit", 1000000.0),
+            ("default_credit_rating_override", "a"),
+        ):
+            with self.subTest(key=key), self.assertRaises(AccessError):
+                Partner.with_context(**{key: value}).create({"name": "Big Spender"})
+        self.assertFalse(self.env["res.partner"].search([("name", "=", "Big Spender")]))
+        self.assertTrue(Partner.create({"name": "Big Spender"}))
 
     def test_salesperson_sees_the_credit_of_own_customers_only(self):
         other_customer = self.env["res.partner"].create(

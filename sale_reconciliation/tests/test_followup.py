@@ -1,7 +1,7 @@
 from freezegun import freeze_time
 
 from odoo import fields
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
 from .common import StatementCommon
@@ -261,6 +261,71 @@ class TestFollowup(StatementCommon):
             self.pay_at(invoice, "2025-04-01")
             self.Profile._followup_release(self.env.company)
             self.assertTrue(self.customer.sudo().credit_hold)
+
+    def test_hold_put_again_by_hand_after_the_followup_is_not_lifted(self):
+        """The follow-up held the customer, a credit manager lifted that hold
+        and later put their own: the follow-up never lifts it."""
+        invoice = self.invoice_at("2025-02-01", 100.0, due="2025-03-01")
+        partner = self.customer.sudo()
+        with freeze_time("2025-04-01"):
+            profile = self.profile()
+            self.process(profile)
+            self.assertTrue(profile.followup_hold)
+            customer = self.customer.with_user(self.credit_manager)
+            customer.write({"credit_hold": False})
+            customer.write({"credit_hold": True, "credit_hold_reason": "Bankruptcy"})
+            self.assertFalse(profile.followup_hold)
+            self.pay_at(invoice, "2025-04-01")
+            self.Profile._followup_release(self.env.company)
+            self.assertRecordValues(
+                partner, [{"credit_hold": True, "credit_hold_reason": "Bankruptcy"}]
+            )
+
+    def test_reminder_template_is_a_reminder_template(self):
+        """The reminder is rendered as superuser with the reminder's id: a
+        credit manager cannot choose a template of another model (a user's
+        password reset, a partner's data) to have it emailed to a customer."""
+        other = self.env["mail.template"].create(
+            {
+                "name": "Template of Users",
+                "model_id": self.env["ir.model"]._get_id("res.users"),
+                "subject": "{{ object.login }}",
+            }
+        )
+        level = self.reminder.with_user(self.credit_manager)
+        with self.assertRaises(ValidationError):
+            level.write({"mail_template_id": other.id})
+        with self.assertRaises(ValidationError):
+            level.create(
+                {
+                    "name": "Sneaky",
+                    "days": 60,
+                    "company_id": self.env.company.id,
+                    "mail_template_id": other.id,
+                }
+            )
+        self.assertEqual(self.reminder.mail_template_id, self.template)
+
+    def test_only_readers_of_profiles_open_the_followups(self):
+        """Opening the follow-up list makes the missing profiles as
+        superuser: a user who may not read profiles (portal, an employee
+        outside sales) is refused and makes none."""
+        self.invoice_at("2025-02-01", 100.0, due="2025-03-01")
+        portal = new_test_user(
+            self.env, login="followup_portal", groups="base.group_portal"
+        )
+        employee = new_test_user(
+            self.env, login="followup_employee", groups="base.group_user"
+        )
+        with freeze_time("2025-03-05"):
+            for user in (portal, employee):
+                with self.subTest(user=user.login), self.assertRaises(AccessError):
+                    self.Profile.with_user(user).action_open_followups()
+            self.assertFalse(
+                self.Profile.search([("partner_id", "=", self.customer.id)])
+            )
+            action = self.Profile.with_user(self.salesperson).action_open_followups()
+            self.assertEqual(action["res_model"], self.Profile._name)
 
     # -------------------------------------------------------------------------
     # Email language

@@ -368,6 +368,18 @@ class TestPeriodClosing(StatementCommon):
         self.assertEqual(self.january.state, "open")
         self.assertFalse(self.env.company.sale_lock_date)
 
+    def test_no_closed_period_from_context_defaults(self):
+        """default_state=closed in the context of create() is refused as the
+        same value given to it."""
+        count = self.Period.search_count([])
+        with self.assertRaises(UserError):
+            self.Period.with_user(self.other_manager).with_context(
+                default_state="closed", default_closed_by=self.other_manager.id
+            ).create(
+                {"name": "2024-12", "date_from": "2024-12-01", "date_to": "2024-12-31"}
+            )
+        self.assertEqual(self.Period.search_count([]), count)
+
     def test_closing_fields_change_only_by_closing_and_reopening(self):
         manager = self.other_manager
         for values in (

@@ -2,7 +2,7 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.sale_reconciliation.models.sale_reconciliation_statement_run import (
@@ -175,6 +175,39 @@ class TestStatementRun(StatementCommon):
         self.assertEqual(mail.recipient_ids, self.alpha.statement_contact_id)
         self.assertFalse(mail.email_cc)
 
+    def test_statement_contact_is_a_contact_of_the_customer(self):
+        """A salesperson cannot send a customer's statements to an address of
+        their choosing: the statement contact is one of the customer's own
+        contacts, and a stray one already stored is never emailed."""
+        stranger = self.env["res.partner"].create(
+            {"name": "Somebody Else", "email": "leak@elsewhere.example"}
+        )
+        # Odoo's users get Contact Creation by default.
+        sales_user = new_test_user(
+            self.env,
+            login="statement_contact_sales_user",
+            groups="sales_team.group_sale_salesman,base.group_partner_manager",
+        )
+        for user in (sales_user, self.env.user):
+            with self.subTest(user=user.login), self.assertRaises(ValidationError):
+                self.alpha.with_user(user).write({"statement_contact_id": stranger.id})
+        self.assertFalse(self.alpha.statement_contact_id)
+        with self.assertRaises(ValidationError):
+            self.env["res.partner"].create(
+                {"name": "New Customer", "statement_contact_id": stranger.id}
+            )
+        # Stored before the check existed: the invoice address is used.
+        self.env.cr.execute(
+            "UPDATE res_partner SET statement_contact_id = %s WHERE id = %s",
+            (stranger.id, self.alpha.id),
+        )
+        self.alpha.invalidate_recordset(["statement_contact_id"])
+        run = self.make_run(self.alpha)
+        run.action_start()
+        self.process()
+        mail = self.mails_of(run.statement_ids)
+        self.assertEqual(mail.recipient_ids, self.alpha)
+
     def test_customer_without_email_fails_while_others_are_sent(self):
         run = self.make_run(self.alpha | self.gamma)
         run.action_start()
@@ -321,6 +354,36 @@ class TestStatementRun(StatementCommon):
         self.assertEqual(run.state, "draft")
         self.assertFalse(
             self.env["sale.reconciliation.statement"].search([("run_id", "=", run.id)])
+        )
+
+    def test_context_defaults_set_no_workflow_field(self):
+        """default_state in the context of create() is refused as the same
+        value given to it, for runs and statements alike."""
+        Run = self.env["sale.reconciliation.statement.run"].with_user(
+            self.other_manager
+        )
+        with self.assertRaises(UserError):
+            Run.with_context(default_state="done").create({"customer_scope": "all"})
+        Statement = self.env["sale.reconciliation.statement"].with_user(
+            self.salesperson
+        )
+        with self.assertRaises(UserError):
+            Statement.with_context(default_state="accepted").create(
+                {
+                    "partner_id": self.alpha.id,
+                    "date_from": "2025-04-01",
+                    "date_to": "2025-04-30",
+                }
+            )
+        self.assertFalse(
+            self.env["sale.reconciliation.statement.run"].search(
+                [("state", "=", "done")]
+            )
+        )
+        self.assertFalse(
+            self.env["sale.reconciliation.statement"].search(
+                [("partner_id", "=", self.alpha.id)]
+            )
         )
 
     def test_review_required_runs_only_generate(self):
