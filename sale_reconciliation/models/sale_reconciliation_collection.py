@@ -38,6 +38,25 @@ WORKFLOW_FIELDS = {
 # Fields a collection no longer in draft still lets the chatter write.
 WRITABLE_AFTER_DRAFT_PREFIXES = ("message_", "activity_", "website_message_")
 
+
+def check_draft_owner_write(records, vals, closed_error, owner_error):
+    """What a collection and a handover share outside their actions: they
+    change while in draft only (chatter and activities aside), by their
+    salesperson only, who never gives them to another user; the superuser
+    excepted. ``owner_error(record)`` is the message for another's record."""
+    env = records.env
+    frozen = {
+        fname for fname in vals if not fname.startswith(WRITABLE_AFTER_DRAFT_PREFIXES)
+    }
+    if frozen and records.filtered(lambda record: record.state != "draft"):
+        raise UserError(closed_error)
+    if "user_id" in vals and vals["user_id"] != env.uid and not env.su:
+        raise AccessError(_("A salesperson cannot give their collections to another."))
+    others = records.filtered(lambda record: record.user_id != env.user)
+    if frozen and others and not env.su:
+        raise AccessError(owner_error(others[0]))
+
+
 # The workflow's own writes carry this object in their context: a JSON-RPC
 # client can set any context key, never to this object.
 WORKFLOW_KEY = "sale_reconciliation_collection_workflow"
@@ -319,37 +338,21 @@ class SaleReconciliationCollection(models.Model):
                 )
             )
         if not self._is_workflow_write():
-            frozen = {
-                fname
-                for fname in fnames
-                if not fname.startswith(WRITABLE_AFTER_DRAFT_PREFIXES)
-            }
-            if frozen and self.filtered(lambda c: c.state != "draft"):
-                raise UserError(
-                    _(
-                        "A collection handed over to the cashier cannot change "
-                        "any more: only the cashier's confirmation or rejection "
-                        "settles it."
-                    )
-                )
-            if (
-                "user_id" in vals
-                and vals["user_id"] != self.env.uid
-                and not self.env.su
-            ):
-                raise AccessError(
-                    _("A salesperson cannot give their collections to another.")
-                )
-            others = self.filtered(lambda c: c.user_id != self.env.user)
-            if frozen and others and not self.env.su:
-                raise AccessError(
-                    _(
-                        "Collection %(name)s is %(user)s's record of what they "
-                        "collected: only they change it.",
-                        name=others[0].name,
-                        user=others[0].user_id.name,
-                    )
-                )
+            check_draft_owner_write(
+                self,
+                vals,
+                _(
+                    "A collection handed over to the cashier cannot change "
+                    "any more: only the cashier's confirmation or rejection "
+                    "settles it."
+                ),
+                lambda other: _(
+                    "Collection %(name)s is %(user)s's record of what they "
+                    "collected: only they change it.",
+                    name=other.name,
+                    user=other.user_id.name,
+                ),
+            )
             if "handover_id" in fnames:
                 self._check_handover_open()
         result = super().write(vals)

@@ -4,11 +4,10 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .reconciliation_access import with_context_defaults
-from .sale_reconciliation_collection import CASHIER_GROUP
+from .sale_reconciliation_collection import CASHIER_GROUP, check_draft_owner_write
 
 # Written by the action methods only, whoever calls write().
 HANDOVER_WORKFLOW_FIELDS = {"name", "state", "date"}
-WRITABLE_AFTER_DRAFT_PREFIXES = ("message_", "activity_", "website_message_")
 
 HANDOVER_WORKFLOW_KEY = "sale_reconciliation_handover_workflow"
 HANDOVER_WORKFLOW_TOKEN = object()
@@ -226,35 +225,19 @@ class SaleReconciliationCollectionHandover(models.Model):
                         "buttons only."
                     )
                 )
-            frozen = {
-                fname
-                for fname in fnames
-                if not fname.startswith(WRITABLE_AFTER_DRAFT_PREFIXES)
-            }
-            if frozen and self.filtered(lambda h: h.state != "draft"):
-                raise UserError(
-                    _(
-                        "A handover given to the cashier cannot change any more: "
-                        "the cashier confirms or rejects its collections."
-                    )
-                )
-            if (
-                "user_id" in vals
-                and vals["user_id"] != self.env.uid
-                and not self.env.su
-            ):
-                raise AccessError(
-                    _("A salesperson cannot give their collections to another.")
-                )
-            others = self.filtered(lambda h: h.user_id != self.env.user)
-            if frozen and others and not self.env.su:
-                raise AccessError(
-                    _(
-                        "Handover %(name)s is %(user)s's: only they prepare it.",
-                        name=others[0].name,
-                        user=others[0].user_id.name,
-                    )
-                )
+            check_draft_owner_write(
+                self,
+                vals,
+                _(
+                    "A handover given to the cashier cannot change any more: "
+                    "the cashier confirms or rejects its collections."
+                ),
+                lambda other: _(
+                    "Handover %(name)s is %(user)s's: only they prepare it.",
+                    name=other.name,
+                    user=other.user_id.name,
+                ),
+            )
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
