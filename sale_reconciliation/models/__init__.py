@@ -1,3 +1,6 @@
+# The statements' customer scope first: a mixin that the statement runs inherit,
+# and other model files import the runs' module.
+from . import sale_reconciliation_statement_scope
 from . import account_move
 from . import account_payment
 from . import payment_transaction

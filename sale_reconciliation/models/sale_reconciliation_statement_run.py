@@ -52,7 +52,7 @@ OPEN_LINE_STATES = {
 class SaleReconciliationStatementRun(models.Model):
     _name = "sale.reconciliation.statement.run"
     _description = "Statement Run"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "sale.reconciliation.statement.scope.mixin"]
     _order = "id desc"
     _check_company_auto = True
 
@@ -377,23 +377,11 @@ class SaleReconciliationStatementRun(models.Model):
     def _get_scope_partners(self):
         """The customers (commercial partners) the run is for."""
         self.ensure_one()
-        Partner = self.env["res.partner"]
-        if self.customer_scope == "all":
+        partners = self._get_requested_partners()
+        if partners is None:
             return self.env["sale.reconciliation.statement"]._find_statement_customers(
                 self.company_id, self.date_from, self.date_to
             )
-        if self.customer_scope == "salespeople":
-            if not self.user_ids:
-                raise UserError(_("Choose the salespeople whose customers to include."))
-            partners = Partner.search([("user_id", "in", self.user_ids.ids)])
-        elif self.customer_scope == "tags":
-            if not self.category_ids:
-                raise UserError(_("Choose the tags of the customers to include."))
-            partners = Partner.search([("category_id", "in", self.category_ids.ids)])
-        else:
-            if not self.partner_ids:
-                raise UserError(_("Choose the customers to make statements for."))
-            partners = self.partner_ids
         return partners.commercial_partner_id
 
     def _prepare_line_vals(self):

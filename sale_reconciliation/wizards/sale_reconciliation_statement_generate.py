@@ -6,6 +6,7 @@ from ..models.reconciliation_access import MANAGER_GROUP
 
 class SaleReconciliationStatementGenerate(models.TransientModel):
     _name = "sale.reconciliation.statement.generate"
+    _inherit = ["sale.reconciliation.statement.scope.mixin"]
     _description = "Generate Customer Statements"
     _check_company_auto = True
 
@@ -94,23 +95,6 @@ class SaleReconciliationStatementGenerate(models.TransientModel):
             return partners
         own = self.env["res.partner"].search([("user_id", "=", self.env.uid)])
         return own if partners is None else partners & own.commercial_partner_id
-
-    def _get_requested_partners(self):
-        self.ensure_one()
-        Partner = self.env["res.partner"]
-        if self.customer_scope == "all":
-            return None
-        if self.customer_scope == "salespeople":
-            if not self.user_ids:
-                raise UserError(_("Choose the salespeople whose customers to include."))
-            return Partner.search([("user_id", "in", self.user_ids.ids)])
-        if self.customer_scope == "tags":
-            if not self.category_ids:
-                raise UserError(_("Choose the tags of the customers to include."))
-            return Partner.search([("category_id", "in", self.category_ids.ids)])
-        if not self.partner_ids:
-            raise UserError(_("Choose the customers to make statements for."))
-        return self.partner_ids
 
     def action_generate(self):
         self.ensure_one()
