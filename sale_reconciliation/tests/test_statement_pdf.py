@@ -185,6 +185,38 @@ class TestStatementPdf(StatementCommon, HttpCase):
         for name in (self.customer.name, "Second Buyer", "Third Buyer"):
             self.assertIn(name, text)
 
+    def test_statement_prints_without_waiting_for_scripts(self):
+        """Odoo gives every report's scripts a second (report.print_delay)
+        before wkhtmltopdf prints; the statement runs none and prints at
+        once, while Odoo's own reports keep their delay."""
+        statement = self.make_statement("2025-03-01", "2025-03-31")
+        self.env["ir.config_parameter"].set_param("report.print_delay", "800")
+        commands = []
+        original = subprocess.Popen
+
+        def popen(args, *popen_args, **kwargs):
+            if "--javascript-delay" in args:
+                commands.append(args)
+            return original(args, *popen_args, **kwargs)
+
+        def print_delays(report, records):
+            commands.clear()
+            with patch(
+                "odoo.addons.base.models.ir_actions_report.subprocess.Popen", popen
+            ):
+                pdf, _format = (
+                    self.env["ir.actions.report"]
+                    .with_context(force_report_rendering=True)
+                    ._render_qweb_pdf(report, records.ids)
+                )
+            self.assertTrue(pdf.startswith(b"%PDF"))
+            return [args[args.index("--javascript-delay") + 1] for args in commands]
+
+        self.assertEqual(print_delays(REPORT, statement), ["0"])
+        self.assertEqual(
+            print_delays("account.account_invoices", self.march_invoice), ["800"]
+        )
+
     def test_aging_headings_sit_on_one_line(self):
         statement = self.make_statement("2025-03-01", "2025-03-31")
         headings = statement.aging_ids.mapped("name") + ["Overdue"]
