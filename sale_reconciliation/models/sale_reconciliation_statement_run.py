@@ -459,9 +459,9 @@ class SaleReconciliationStatementRun(models.Model):
         return done
 
     @api.model
-    def _count_open_lines(self, runs, line_ids=None):
-        """Customers of these runs (of ``line_ids`` only, when given) with
-        something left to do."""
+    def _count_open_lines(self, runs, line_ids=None, states=None):
+        """Customers of these runs (of ``line_ids`` only, when given; in
+        ``states`` only, when given) with something left to do."""
         if not runs:
             return 0
         self.env["sale.reconciliation.statement.run.line"].flush_model(["state"])
@@ -473,6 +473,7 @@ class SaleReconciliationStatementRun(models.Model):
                   JOIN sale_reconciliation_statement_run run ON run.id = line.run_id
                  WHERE line.run_id = ANY(%s)
                    AND (%s::int[] IS NULL OR line.id = ANY(%s::int[]))
+                   AND (%s::varchar[] IS NULL OR line.state = ANY(%s::varchar[]))
                    AND (line.state = 'todo'
                         OR (line.state = 'generated' AND run.operation != 'generate')
                         OR (line.state = 'confirmed' AND run.operation = 'send'))
@@ -480,14 +481,17 @@ class SaleReconciliationStatementRun(models.Model):
                 runs.ids,
                 line_ids,
                 line_ids,
+                states and list(states),
+                states and list(states),
             )
         )
         return count
 
-    def _lock_open_lines(self, limit, line_ids=None):
-        """Up to ``limit`` customers of this run with something left to do,
-        locked for this transaction; those another worker holds are left to
-        it. The ones to generate come first."""
+    def _lock_open_lines(self, limit, line_ids=None, states=None):
+        """Up to ``limit`` customers of this run with something left to do
+        (in ``states`` only, when given), locked for this transaction; those
+        another worker holds are left to it. The ones to generate come
+        first."""
         self.ensure_one()
         Line = self.env["sale.reconciliation.statement.run.line"]
         Line.flush_model(["state"])
@@ -504,7 +508,7 @@ class SaleReconciliationStatementRun(models.Model):
                    FOR UPDATE SKIP LOCKED
                 """,
                 self.id,
-                list(OPEN_LINE_STATES[self.operation]),
+                list(states or OPEN_LINE_STATES[self.operation]),
                 line_ids,
                 line_ids,
                 limit,
@@ -512,9 +516,12 @@ class SaleReconciliationStatementRun(models.Model):
         )
         return Line.browse([row[0] for row in rows])
 
-    def _process_chunk(self, limit, line_ids=None):
+    def _process_chunk(self, limit, line_ids=None, generate_only=False):
         """Process up to ``limit`` open customers of the run (of
         ``line_ids`` only, when given), with the rights of who started it.
+        With ``generate_only``, only customers whose statements are still to
+        generate: confirming and sending is left to other transactions,
+        which may work side by side.
 
         :return: the number of customers processed (0 when the open ones
             are held by another worker, or statements of the company are
@@ -525,9 +532,11 @@ class SaleReconciliationStatementRun(models.Model):
             self.company_id
         )
         run = run.with_context(allowed_company_ids=[self.company_id.id])
-        lines = run._lock_open_lines(limit, line_ids)
+        states = ("todo",) if generate_only else None
+        lines = run._lock_open_lines(limit, line_ids, states=states)
         if not lines:
-            return None if not self._count_open_lines(self, line_ids) else 0
+            left = self._count_open_lines(self, line_ids, states=states)
+            return 0 if left else None
         todo = lines.filtered(lambda line: line.state == "todo")
         if todo:
             return run._generate_lines(todo)

@@ -32,8 +32,12 @@ class SaleReconciliationStatementRun(models.Model):
             lambda line: line.state in OPEN_LINE_STATES[self.operation]
         ).sorted("id")
         todo = lines.filtered(lambda line: line.state == "todo")
+        # A generation job only generates: were it to confirm and send its
+        # customers too, the whole run would go one job after the other.
         steps = [
-            self._delayable_chunk(todo[start : start + size], _("generate"))
+            self._delayable_chunk(
+                todo[start : start + size], _("generate"), generate_only=True
+            )
             for start in range(0, len(todo), size)
         ]
         if self.operation != "generate":
@@ -51,7 +55,7 @@ class SaleReconciliationStatementRun(models.Model):
         )
         chain(*steps).delay()
 
-    def _delayable_chunk(self, lines, what):
+    def _delayable_chunk(self, lines, what, generate_only=False):
         return self.delayable(
             channel=CHANNEL,
             description=_(
@@ -60,17 +64,19 @@ class SaleReconciliationStatementRun(models.Model):
                 what=what,
                 count=len(lines),
             ),
-        )._job_process_lines(lines.ids)
+        )._job_process_lines(lines.ids, generate_only=generate_only)
 
-    def _job_process_lines(self, line_ids):
-        """Job: process these customers of the run, in this job's
-        transaction."""
+    def _job_process_lines(self, line_ids, generate_only=False):
+        """Job: process these customers of the run (only generate their
+        statements, with ``generate_only``), in this job's transaction."""
         self.ensure_one()
         if self.state != "running":
             return _("The run is no longer running.")
         processed = 0
         while True:
-            count = self._process_chunk(len(line_ids), line_ids=line_ids)
+            count = self._process_chunk(
+                len(line_ids), line_ids=line_ids, generate_only=generate_only
+            )
             if count is None:
                 return _("%(count)s customers processed.", count=processed)
             if count == 0:

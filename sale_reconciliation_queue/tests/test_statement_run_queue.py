@@ -53,11 +53,13 @@ class TestStatementRunQueue(StatementCommon):
             trap.assert_jobs_count(4, only=run._job_process_lines)
             trap.assert_jobs_count(1, only=run._job_finish)
             for chunk in (lines[:2], lines[2:]):
-                trap.assert_enqueued_job(
-                    run._job_process_lines,
-                    args=(chunk.ids,),
-                    properties={"channel": CHANNEL},
-                )
+                for generate_only in (True, False):
+                    trap.assert_enqueued_job(
+                        run._job_process_lines,
+                        args=(chunk.ids,),
+                        kwargs={"generate_only": generate_only},
+                        properties={"channel": CHANNEL},
+                    )
             self.assertEqual({job.channel for job in trap.enqueued_jobs}, {CHANNEL})
             self.assertEqual(
                 Trigger.search_count([("cron_id", "=", cron.id)]),
@@ -88,6 +90,39 @@ class TestStatementRunQueue(StatementCommon):
             ]
         )
         self.assertEqual(len(mails), 3)
+
+    def test_statements_are_confirmed_and_sent_by_jobs_side_by_side(self):
+        """Generation jobs only generate: confirming, rendering and sending,
+        most of a run, is left to jobs that do not wait for each other, so
+        that several workers share it."""
+        run = self.make_run()
+        with trap_jobs() as trap:
+            run.action_start()
+            jobs = [
+                job
+                for job in trap.enqueued_jobs
+                if job.method_name == "_job_process_lines"
+            ]
+        generation = [job for job in jobs if job.kwargs["generate_only"]]
+        advance = [job for job in jobs if not job.kwargs["generate_only"]]
+        self.assertEqual((len(generation), len(advance)), (2, 2))
+        for job in advance:
+            self.assertIn(generation[-1], job.depends_on)
+            self.assertFalse(set(advance) & job.depends_on)
+        for job in generation:
+            job.perform()
+        self.assertRecordValues(
+            run,
+            [{"state": "running", "generated_count": 3, "confirmed_count": 0}],
+        )
+        self.assertEqual(set(run.statement_ids.mapped("state")), {"draft"})
+        # The second chunk's job may run before the first's.
+        for job in reversed(advance):
+            job.perform()
+        self.assertRecordValues(
+            run, [{"state": "running", "sent_count": 3, "failed_count": 0}]
+        )
+        self.assertEqual(set(run.statement_ids.mapped("state")), {"sent"})
 
     def test_a_job_done_again_changes_nothing(self):
         run = self.make_run(operation="confirm")
