@@ -10,10 +10,8 @@
 # 2. by queue_job on a prefork server of WORKERS HTTP workers, the channel
 #    root.sale_reconciliation at capacity 1, then 2: run_1worker_s,
 #    run_2workers_s (from the start of the run to its end);
-# The data has CUSTOMERS customers (1,000 by default); the runs cover the
-# first RUN_CUSTOMERS of them (200 by default: each statement's PDF is one
-# wkhtmltopdf call of about 1.3 s, so three runs of all 1,000 would take
-# about an hour; RUN_CUSTOMERS=1000 does it).
+# The data has CUSTOMERS customers (1,000 by default); the runs cover all of
+# them, or the first RUN_CUSTOMERS.
 # run_max_rss_mb: the largest resident memory of an Odoo process doing the
 # work (the process of 1, every process of the servers of 2, sampled).
 #
@@ -27,7 +25,7 @@ cd "$(dirname "$0")/.."
 
 CUSTOMERS=${CUSTOMERS:-1000}
 SEED_CUSTOMERS=${SEED_CUSTOMERS:-10}
-RUN_CUSTOMERS=${RUN_CUSTOMERS:-200}
+RUN_CUSTOMERS=${RUN_CUSTOMERS:-$CUSTOMERS}
 CHUNK=${CHUNK:-20}
 WORKERS=${WORKERS:-4}
 RUN_TIMEOUT=${RUN_TIMEOUT:-5400}
@@ -184,6 +182,9 @@ queue_run() {
         'BEGIN { printf "%.1f", now - started }')
     stop_server
     check "$name" "$log" >/dev/null
+    # How the jobs ran: how many, how often retried, and how many at once
+    # at most (each job's start against the others' spans).
+    echo "    jobs: $(sql "$name" "SELECT COUNT(*) || ' jobs, ' || COALESCE(SUM(retry), 0) || ' retries, at most ' || COALESCE(MAX(overlap), 0) || ' at once' FROM (SELECT j.retry, (SELECT COUNT(*) FROM queue_job o WHERE o.date_started <= j.date_started AND o.date_done > j.date_started) AS overlap FROM queue_job j) jobs")" >&2
     dropdb "$name"
     rm -rf "$work/data/filestore/$name"
 }
