@@ -107,7 +107,9 @@ serve() {
     shift 2
     port=$(free_port)
     sql "$name" "UPDATE ir_config_parameter SET value = 'http://127.0.0.1:$port' WHERE key = 'web.base.url'"
-    setsid "$PYTHON" -m odoo -c "$work/odoo.cfg" -d "$name" --db-filter="^$name\$" \
+    # tools/odoo_server.py, not `-m odoo`: the workers' long-polling
+    # process must be able to start.
+    setsid "$PYTHON" "$PWD/tools/odoo_server.py" -c "$work/odoo.cfg" -d "$name" --db-filter="^$name\$" \
         --http-port="$port" --gevent-port="$(free_port)" --max-cron-threads=0 \
         --log-level=info "$@" >"$log" 2>&1 &
     server_pid=$!
@@ -122,7 +124,7 @@ serve() {
 # rss_mb: the largest resident memory (MB) of the server's Odoo processes now.
 rss_mb() {
     ps -o rss=,args= -s "$server_pid" 2>/dev/null \
-        | awk '/-m odoo/ { if ($1 > max) max = $1 } END { printf "%d", max / 1024 }'
+        | awk '/odoo_server.py/ { if ($1 > max) max = $1 } END { printf "%d", max / 1024 }'
 }
 # check DB LOG: the run's statements were sent with styled PDFs; prints
 # "PDF_COUNT PDF_KB".
