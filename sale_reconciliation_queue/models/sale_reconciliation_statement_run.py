@@ -9,6 +9,10 @@ from odoo.addons.sale_reconciliation.models.sale_reconciliation_statement_run im
 )
 
 CHANNEL = "root.sale_reconciliation"
+# Generating statements is quick next to rendering and sending them, and the
+# generation jobs of a company go one after the other: each takes this many
+# chunks, so that the part of the run no second worker can share is short.
+GENERATION_CHUNKS_PER_JOB = 5
 
 
 class SaleReconciliationStatementRun(models.Model):
@@ -34,11 +38,14 @@ class SaleReconciliationStatementRun(models.Model):
         todo = lines.filtered(lambda line: line.state == "todo")
         # A generation job only generates: were it to confirm and send its
         # customers too, the whole run would go one job after the other.
+        generation_size = size * GENERATION_CHUNKS_PER_JOB
         steps = [
             self._delayable_chunk(
-                todo[start : start + size], _("generate"), generate_only=True
+                todo[start : start + generation_size],
+                _("generate"),
+                generate_only=True,
             )
-            for start in range(0, len(todo), size)
+            for start in range(0, len(todo), generation_size)
         ]
         if self.operation != "generate":
             advance = [
