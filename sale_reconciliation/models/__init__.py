@@ -4,6 +4,7 @@ from . import sale_reconciliation_statement_scope
 from . import account_move
 from . import account_payment
 from . import payment_transaction
+from . import product_template
 from . import res_company
 from . import res_config_settings
 from . import res_partner
@@ -37,3 +38,4 @@ from . import sale_reconciliation_statement_run_line
 from . import sale_reconciliation_statement_seal
 from . import sale_reconciliation_statement_workflow
 from . import sale_reconciliation_statement_xlsx
+from . import sale_reconciliation_status_refresh

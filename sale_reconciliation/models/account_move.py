@@ -96,12 +96,19 @@ class AccountMove(models.Model):
     def create(self, vals_list):
         moves = super().create(vals_list)
         moves._mark_credit_refresh()
+        self.env["sale.reconciliation.status.refresh"]._mark(
+            moves=moves.filtered(lambda move: move.state == "posted")
+        )
         return moves
 
     def write(self, vals):
         # The customer's credit figures follow the documents that change its
         # receivables, draft invoices or due dates, whoever the customer was
         # before and after.
+        if "state" in vals:
+            # Posted, reset to draft or cancelled: the reconciliation figures
+            # of its orders and payment follow.
+            self.env["sale.reconciliation.status.refresh"]._mark(moves=self)
         if CREDIT_MOVE_FIELDS & set(vals):
             self._mark_credit_refresh()
             result = super().write(vals)
@@ -131,6 +138,19 @@ class AccountMove(models.Model):
         )
 
 
+class AccountMoveLine(models.Model):
+    _inherit = "account.move.line"
+
+    def write(self, vals):
+        # EXTENDS account: an invoice line linked to another order line
+        # changes both orders' figures.
+        if "sale_line_ids" in vals:
+            self.env["sale.reconciliation.status.refresh"]._mark(
+                orders=self.sale_line_ids.order_id, moves=self.move_id
+            )
+        return super().write(vals)
+
+
 class AccountPartialReconcile(models.Model):
     _inherit = "account.partial.reconcile"
 
@@ -138,11 +158,20 @@ class AccountPartialReconcile(models.Model):
     def create(self, vals_list):
         partials = super().create(vals_list)
         partials._mark_credit_refresh()
+        partials._mark_reconciliation_refresh()
         return partials
 
     @api.ondelete(at_uninstall=False)
     def _unlink_mark_credit_refresh(self):
         self._mark_credit_refresh()
+        self._mark_reconciliation_refresh()
+
+    def _mark_reconciliation_refresh(self):
+        # What is left to pay on both sides changed: the figures of their
+        # orders and payments follow.
+        self.env["sale.reconciliation.status.refresh"]._mark(
+            moves=self.debit_move_id.move_id | self.credit_move_id.move_id
+        )
 
     def _mark_credit_refresh(self):
         lines = self.debit_move_id | self.credit_move_id

@@ -1,7 +1,20 @@
 from odoo import api, fields, models
 
+from .sale_reconciliation_status_refresh import PAYMENT_FIGURES
+
 # Payments in these states have no effect on the customer's balance.
 INACTIVE_PAYMENT_STATES = ("draft", "canceled", "rejected")
+
+# Payment fields that its reconciliation figures read (its journal items'
+# matchings are queued by the matchings themselves).
+PAYMENT_RECONCILIATION_FIELDS = {
+    "partner_type",
+    "state",
+    "amount",
+    "currency_id",
+    "invoice_ids",
+    "move_id",
+}
 
 
 class AccountPayment(models.Model):
@@ -43,16 +56,11 @@ class AccountPayment(models.Model):
     # COMPUTE METHODS
     # -------------------------------------------------------------------------
 
-    @api.depends(
-        "partner_type",
-        "state",
-        "amount",
-        "currency_id",
-        "invoice_ids",
-        "move_id.line_ids.account_id",
-        "move_id.line_ids.amount_residual",
-        "move_id.line_ids.amount_residual_currency",
-    )
+    # No dependencies: the figures follow the payment's journal items and
+    # what they are matched with; recomputing them inside Odoo's postings
+    # and reconciliations is left to a scheduled action woken at once
+    # (sale.reconciliation.status.refresh), which the payment's changes and
+    # its matchings queue.
     def _compute_reconciliation(self):
         for payment in self:
             if (
@@ -72,6 +80,23 @@ class AccountPayment(models.Model):
                 state = "partial"
             payment.reconciliation_state = state
             payment.reconciliation_amount_unallocated = unallocated
+
+    # -------------------------------------------------------------------------
+    # CRUD METHODS
+    # -------------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        payments = super().create(vals_list)
+        refresh = self.env["sale.reconciliation.status.refresh"]
+        refresh._set_new(payments, PAYMENT_FIGURES)
+        refresh._mark(payments=payments)
+        return payments
+
+    def write(self, vals):
+        if PAYMENT_RECONCILIATION_FIELDS & set(vals):
+            self.env["sale.reconciliation.status.refresh"]._mark(payments=self)
+        return super().write(vals)
 
     # -------------------------------------------------------------------------
     # HELPERS

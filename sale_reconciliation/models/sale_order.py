@@ -5,6 +5,7 @@ from odoo.exceptions import UserError
 from odoo.tools import format_amount
 
 from .account_move import CUSTOMER_MOVE_TYPES
+from .sale_reconciliation_status_refresh import ORDER_FIGURES
 
 # What the credit check of a quotation, and the banner showing it, read of
 # the order.
@@ -16,32 +17,10 @@ CREDIT_CHECK_DEPENDENCIES = (
     "currency_id",
     "date_order",
 )
-RECONCILIATION_DEPENDENCIES = (
-    "state",
-    "currency_id",
-    "order_line.display_type",
-    "order_line.is_downpayment",
-    "order_line.product_id.type",
-    "order_line.product_id.invoice_policy",
-    "order_line.product_uom",
-    "order_line.product_uom_qty",
-    "order_line.qty_delivered",
-    "order_line.price_unit",
-    "order_line.discount",
-    "order_line.invoice_lines.parent_state",
-    "order_line.invoice_lines.quantity",
-    "order_line.invoice_lines.product_uom_id",
-    "order_line.invoice_lines.price_unit",
-    "order_line.invoice_lines.discount",
-    "order_line.invoice_lines.price_total",
-    "order_line.invoice_lines.move_id.amount_total",
-    "order_line.invoice_lines.move_id.amount_residual",
-    # What is left open on the payments matched with the order's invoices (an
-    # overpayment stays open on the payment, not on the invoice) follows too:
-    # Odoo recomputes an invoice's amount_residual whenever a matched
-    # document's residual changes (account.move._compute_amount), and the
-    # order's figures with it.
-)
+# Order fields whose change changes the order's reconciliation figures; its
+# lines', invoices' and payments' changes are queued by them (see
+# sale.reconciliation.status.refresh).
+RECONCILIATION_ORDER_FIELDS = {"state", "currency_id", "order_line"}
 
 
 # Journal item fields read to reconcile an order, loaded in one go.
@@ -177,17 +156,14 @@ class SaleOrder(models.Model):
     # COMPUTE METHODS
     # -------------------------------------------------------------------------
 
-    @api.depends(*RECONCILIATION_DEPENDENCIES)
+    # No dependencies: the figures read the order's lines, invoices and the
+    # payments matched with them, and recomputing them inside Odoo's own
+    # postings and reconciliations cost those a fifth more. Every change is
+    # queued instead, and a scheduled action woken at once recomputes them
+    # (sale.reconciliation.status.refresh).
     def _compute_reconciliation(self):
         confirmed = self.filtered(lambda order: order.state == "sale")
-        (self - confirmed).update(
-            {
-                "reconciliation_state": "none",
-                "reconciliation_amount_invoiced": 0.0,
-                "reconciliation_amount_paid": 0.0,
-                "reconciliation_amount_due": 0.0,
-            }
-        )
+        (self - confirmed).update(ORDER_FIGURES)
         confirmed._prefetch_reconciliation_data()
         for order in confirmed:
             analysis = order._get_reconciliation_analysis()
@@ -201,7 +177,11 @@ class SaleOrder(models.Model):
                 }
             )
 
-    @api.depends(*RECONCILIATION_DEPENDENCIES)
+    @api.depends(
+        "reconciliation_state",
+        "reconciliation_amount_invoiced",
+        "reconciliation_amount_paid",
+    )
     @api.depends_context("lang")
     def _compute_reconciliation_mismatch_reasons(self):
         for order in self:
@@ -354,9 +334,11 @@ class SaleOrder(models.Model):
     def create(self, vals_list):
         # EXTENDS sale: no sale is made in a closed period, created confirmed.
         orders = super().create(vals_list)
-        orders.filtered(lambda order: order.state == "sale")._check_sales_period_open(
-            _("confirm")
-        )
+        confirmed = orders.filtered(lambda order: order.state == "sale")
+        confirmed._check_sales_period_open(_("confirm"))
+        refresh = self.env["sale.reconciliation.status.refresh"]
+        refresh._set_new(orders, ORDER_FIGURES)
+        refresh._mark(orders=confirmed)
         return orders
 
     def write(self, vals):
@@ -402,6 +384,10 @@ class SaleOrder(models.Model):
             )._check_sales_period_open(_("confirm"))
         if credit_changes:
             self._mark_credit_refresh()
+        if RECONCILIATION_ORDER_FIELDS & fnames:
+            # Quotations edited stay with nothing to reconcile.
+            changed = self if "state" in fnames else confirmed
+            self.env["sale.reconciliation.status.refresh"]._mark(orders=changed)
         return result
 
     # -------------------------------------------------------------------------

@@ -21,6 +21,20 @@ LINE_AMOUNT_FIELDS = {
     "price_total",
 }
 
+# Line fields that the order's reconciliation figures read.
+LINE_RECONCILIATION_FIELDS = {
+    "order_id",
+    "display_type",
+    "is_downpayment",
+    "product_id",
+    "product_uom",
+    "product_uom_qty",
+    "qty_delivered",
+    "price_unit",
+    "discount",
+    "invoice_lines",
+}
+
 
 class SaleOrderLine(models.Model):
     _inherit = "sale.order.line"
@@ -30,6 +44,7 @@ class SaleOrderLine(models.Model):
         # EXTENDS sale: no line is added to the amounts of a closed sale.
         lines = super().create(vals_list)
         lines._get_sales_amount_lines()._check_sales_period_open(_("add lines to"))
+        lines._mark_reconciliation_refresh()
         return lines
 
     def write(self, vals):
@@ -54,12 +69,32 @@ class SaleOrderLine(models.Model):
                 self.env["sale.order"].browse(vals["order_id"]).filtered(
                     lambda order: order.state == "sale"
                 )._check_sales_period_open(_("add lines to"))
+        if LINE_RECONCILIATION_FIELDS & set(vals):
+            self._mark_reconciliation_refresh()
+            result = super().write(vals)
+            self._mark_reconciliation_refresh()
+            return result
         return super().write(vals)
 
     def unlink(self):
         # EXTENDS sale: nor is a line taken out of them.
         self._get_sales_amount_lines()._check_sales_period_open(_("remove lines from"))
+        self._mark_reconciliation_refresh()
         return super().unlink()
+
+    def _compute_qty_delivered(self):
+        # EXTENDS sale: deliveries (stock, timesheets, ...) change the
+        # quantities delivered without writing them.
+        result = super()._compute_qty_delivered()
+        self._mark_reconciliation_refresh()
+        return result
+
+    def _mark_reconciliation_refresh(self):
+        """Queue the reconciliation figures of these lines' confirmed orders
+        for a refresh once the transaction commits."""
+        self.env["sale.reconciliation.status.refresh"]._mark(
+            orders=self.order_id.filtered(lambda order: order.state == "sale")
+        )
 
     def _get_sales_amount_lines(self):
         """The lines that count in their order's amounts: not sections and

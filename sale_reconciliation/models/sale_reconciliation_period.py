@@ -445,6 +445,9 @@ class SaleReconciliationPeriod(models.Model):
         """The closing checklist: for each item its code, label, whether it
         blocks the closing, the number of documents and their domain."""
         self.ensure_one()
+        # The orders' and payments' reconciliation figures as the documents
+        # say now, not as last refreshed.
+        self.env["sale.reconciliation.status.refresh"]._refresh_queued()
         company = self.company_id
         within = [("company_id", "=", company.id)]
         start, end = self._get_datetime_bounds()

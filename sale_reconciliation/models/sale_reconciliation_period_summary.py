@@ -214,6 +214,8 @@ class SaleReconciliationPeriod(models.Model):
         """The closing summary of this period as the documents say now."""
         self.ensure_one()
         company = self.company_id
+        # The payments' figures as they are now, not as last refreshed.
+        self.env["sale.reconciliation.status.refresh"]._refresh_queued()
         self.env.flush_all()
         in_period = [
             ("company_id", "=", company.id),

@@ -6,6 +6,9 @@ from odoo.addons.sale_reconciliation.hooks import (
     post_init_hook,
     pre_init_hook,
 )
+from odoo.addons.sale_reconciliation.models.sale_reconciliation_status_refresh import (  # noqa: E501
+    REFRESH_CRON_XMLID,
+)
 
 from .common import SaleReconciliationCommon
 
@@ -16,6 +19,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         order = self.create_order([(self.product_delivered, 5)], confirm=False)
         self.assertOrderFigures(order, "none", 0.0, 0.0, 0.0)
         order.action_quotation_sent()
+        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "none")
 
         order.action_confirm()
@@ -23,6 +27,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         self.assertFalse(order.reconciliation_mismatch_reasons)
 
         order._action_cancel()
+        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "none")
 
     def test_delivered_invoiced_paid_is_reconciled(self):
@@ -30,6 +35,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
             [(self.product_delivered, 5), (self.product_ordered, 2)]
         )
         self.deliver(order, [5, 2])
+        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "open")
 
         invoice = self.invoice(order)
@@ -49,6 +55,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         invoice = self.invoice(order)
 
         payment = self.pay(invoice, amount=250.0)
+        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "partial")
         self.assertEqual(payment.reconciliation_state, "matched")
         self.assertOrderFigures(order, "open", 600.0, 250.0, 350.0)
@@ -62,6 +69,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         self.assertOrderFigures(order, "open", 200.0, 200.0, 0.0)
 
         self.deliver(order, [4])
+        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "reconciled")
 
     def test_mismatch_invoiced_more_than_delivered(self):
@@ -72,6 +80,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
             invoice.invoice_line_ids.quantity = 5
 
         self.invoice(order, edit=invoice_five)
+        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "mismatch")
         self.assertIn("invoiced 5", order.reconciliation_mismatch_reasons)
         self.assertIn("only 3", order.reconciliation_mismatch_reasons)
@@ -87,6 +96,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
             invoice.invoice_line_ids.price_unit = 45.0
 
         invoice = self.invoice(order, edit=lower_price)
+        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "mismatch")
         reasons = order.reconciliation_mismatch_reasons
         self.assertIn("unit price", reasons)
@@ -102,6 +112,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
             invoice.invoice_line_ids.price_unit = 50.004
 
         self.invoice(order, edit=nudge_price)
+        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "open")
 
     def test_mismatch_discount(self):
@@ -112,6 +123,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
             invoice.invoice_line_ids.discount = 0.0
 
         self.invoice(order, edit=drop_discount)
+        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "mismatch")
         self.assertIn("discount", order.reconciliation_mismatch_reasons)
 
@@ -121,6 +133,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         invoice = self.invoice(order)
 
         payment = self.pay(invoice, amount=150.0)
+        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "reconciled")
         self.assertPaymentFigures(payment, "partial", 50.0)
         self.assertOrderFigures(order, "mismatch", 100.0, 150.0, -50.0)
@@ -131,6 +144,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         other = self.create_order([(self.product_ordered, 1)])
         other_invoice = self.invoice(other)
         self.reconcile(other_invoice, payment)
+        self.refresh_reconciliation_figures()
         self.assertEqual(payment.reconciliation_state, "matched")
         self.assertOrderFigures(order, "reconciled", 100.0, 100.0, 0.0)
         self.assertOrderFigures(other, "open", 50.0, 50.0, 0.0)
@@ -200,6 +214,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
             invoice.invoice_line_ids.quantity = 6
 
         invoice = self.invoice(order, edit=invoice_six)
+        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "mismatch")
 
         def one_unit(credit_note):
@@ -207,6 +222,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
 
         # Odoo matches the credit note with the invoice it reverses.
         credit_note = self.refund(invoice, edit=one_unit)
+        self.refresh_reconciliation_figures()
         self.assertEqual(credit_note.reconciliation_state, "reconciled")
         self.assertOrderFigures(order, "open", 500.0, 0.0, 500.0)
         self.assertEqual(invoice.reconciliation_state, "partial")
@@ -222,6 +238,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         payment = self.pay(invoices, group_payment=True)
         self.assertEqual(len(payment), 1)
         self.assertEqual(payment.amount, 300.0)
+        self.refresh_reconciliation_figures()
         self.assertEqual(invoices.mapped("reconciliation_state"), ["reconciled"] * 2)
         self.assertEqual(payment.reconciliation_state, "matched")
         self.assertOrderFigures(order_1, "reconciled", 100.0, 100.0, 0.0)
@@ -233,12 +250,14 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         order = self.create_order([(self.product_ordered, 2)])
         invoice = self.invoice(order)
         self.reconcile(invoice, payment)
+        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "reconciled")
         self.assertPaymentFigures(payment, "partial", 200.0)
 
     def test_draft_and_vendor_documents_have_nothing_to_reconcile(self):
         payment = self.receive_payment(10.0)
         payment.action_draft()
+        self.refresh_reconciliation_figures()
         self.assertEqual(payment.reconciliation_state, "none")
         bill = self.init_invoice(
             "in_invoice", partner=self.customer, amounts=[100.0], post=True
@@ -255,8 +274,10 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         self.assertOrderFigures(order, "open", 100.0, 0.0, 100.0)
 
         invoice.button_draft()
+        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "none")
         invoice.button_cancel()
+        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "none")
         self.assertOrderFigures(order, "open", 0.0, 0.0, 0.0)
 
@@ -265,20 +286,87 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         invoice = self.invoice(order)
         credit_note = invoice._reverse_moves(cancel=True)
         self.assertEqual(invoice.payment_state, "reversed")
+        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "reconciled")
         self.assertEqual(credit_note.reconciliation_state, "reconciled")
         self.assertOrderFigures(order, "open", 0.0, 0.0, 0.0)
+
+    def test_figures_follow_after_commit_not_inside_odoos_flows(self):
+        """Posting an invoice and registering its payment compute no order
+        or payment figures in Odoo's transaction: the commit queues them and
+        wakes the scheduled action, which computes them."""
+        Refresh = self.env["sale.reconciliation.status.refresh"]
+        cron = self.env.ref(REFRESH_CRON_XMLID)
+        order = self.create_order([(self.product_ordered, 2)])
+        self.deliver(order, [2])
+        self.refresh_reconciliation_figures()
+        self.assertFalse(Refresh.search([]))
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+
+        invoice = self.invoice(order)
+        payment = self.pay(invoice)
+        self.env.flush_all()
+        self.assertRecordValues(
+            order,
+            [{"reconciliation_state": "open", "reconciliation_amount_invoiced": 0.0}],
+        )
+        self.assertEqual(payment.reconciliation_state, "none")
+
+        # What the commit runs: the queue is filled, the action woken.
+        self.env.cr.precommit.run()
+        queued = Refresh.search([])
+        # The invoice and the payment; the order is found through them.
+        self.assertIn(invoice, queued.move_id)
+        self.assertIn(payment, queued.payment_id)
+        self.assertGreater(
+            self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]),
+            triggers,
+        )
+        cron.method_direct_trigger()
+        self.env.invalidate_all()
+        self.assertFalse(Refresh.search([]))
+        self.assertRecordValues(
+            order,
+            [
+                {
+                    "reconciliation_state": "reconciled",
+                    "reconciliation_amount_invoiced": 100.0,
+                    "reconciliation_amount_paid": 100.0,
+                    "reconciliation_amount_due": 0.0,
+                }
+            ],
+        )
+        self.assertRecordValues(
+            payment,
+            [
+                {
+                    "reconciliation_state": "matched",
+                    "reconciliation_amount_unallocated": 0.0,
+                }
+            ],
+        )
+
+    def test_product_invoiced_on_delivery_now_changes_its_orders(self):
+        order = self.create_order([(self.product_ordered, 2)])
+        self.pay(self.invoice(order))
+        self.assertOrderFigures(order, "open", 100.0, 100.0, 0.0)
+
+        # Invoiced on delivery from now on: two invoiced, none delivered.
+        self.product_ordered.invoice_policy = "delivery"
+        self.assertOrderFigures(order, "mismatch", 100.0, 100.0, 0.0)
 
     def test_unreconciled_payment_moves_status_back(self):
         order = self.create_order([(self.product_ordered, 2)])
         self.deliver(order, [2])
         invoice = self.invoice(order)
         payment = self.pay(invoice)
+        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "reconciled")
 
         invoice.line_ids.filtered(
             lambda line: line.account_id.account_type == "asset_receivable"
         ).remove_move_reconcile()
+        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "open")
         self.assertPaymentFigures(payment, "unmatched", 100.0)
         self.assertOrderFigures(order, "open", 100.0, 0.0, 100.0)
@@ -293,6 +381,7 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         )
         SaleOrder = self.env["sale.order"]
         domain = [("partner_id", "=", self.customer.id)]
+        self.refresh_reconciliation_figures()
         self.assertEqual(
             SaleOrder.search(domain + [("reconciliation_state", "=", "mismatch")]),
             mismatch_order,
@@ -321,6 +410,7 @@ class TestMultiCompanyReconciliationStatus(SaleReconciliationCommon):
         other_order = self.create_order(
             [(self.product_ordered, 3)], company=self.company_2
         )
+        self.refresh_reconciliation_figures()
         self.assertEqual(other_payment.reconciliation_state, "unmatched")
         self.assertEqual(invoice.reconciliation_state, "open")
         self.assertRecordValues(
@@ -370,6 +460,7 @@ class TestInstallHooks(SaleReconciliationCommon):
         post_init_hook(self.env)
         self.env.invalidate_all()
 
+        self.refresh_reconciliation_figures()
         self.assertEqual(paid_invoice.reconciliation_state, "partial")
         self.assertPaymentFigures(payment, "matched", 0.0)
         self.assertPaymentFigures(open_payment, "unmatched", 40.0)

@@ -1,0 +1,28 @@
+from odoo import models
+
+# Product fields that the reconciliation of the orders selling it reads.
+PRODUCT_RECONCILIATION_FIELDS = {"type", "invoice_policy"}
+
+
+class ProductTemplate(models.Model):
+    _inherit = "product.template"
+
+    def write(self, vals):
+        # EXTENDS product: goods made a service, or invoiced on delivery
+        # instead of on order, reconcile differently on the confirmed orders
+        # selling them.
+        if PRODUCT_RECONCILIATION_FIELDS & set(vals):
+            # sudo: the orders of every salesperson sell the product; only
+            # which ones are read, to queue their figures.
+            lines = (
+                self.env["sale.order.line"]
+                .sudo()
+                .search(
+                    [
+                        ("product_id.product_tmpl_id", "in", self.ids),
+                        ("state", "=", "sale"),
+                    ]
+                )
+            )
+            self.env["sale.reconciliation.status.refresh"]._mark(orders=lines.order_id)
+        return super().write(vals)
