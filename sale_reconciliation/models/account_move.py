@@ -96,25 +96,39 @@ class AccountMove(models.Model):
     def create(self, vals_list):
         moves = super().create(vals_list)
         moves._mark_credit_refresh()
+        # Posted entries, and customer documents of any state (an order's
+        # draft invoice or credit note changes its figures too).
         self.env["sale.reconciliation.status.refresh"]._mark(
-            moves=moves.filtered(lambda move: move.state == "posted")
+            moves=moves.filtered(
+                lambda move: move.state == "posted"
+                or move.is_sale_document(include_receipts=True)
+            )
         )
         return moves
 
     def write(self, vals):
         # The customer's credit figures follow the documents that change its
         # receivables, draft invoices or due dates, whoever the customer was
-        # before and after.
-        if "state" in vals:
-            # Posted, reset to draft or cancelled: the reconciliation figures
-            # of its orders and payment follow.
-            self.env["sale.reconciliation.status.refresh"]._mark(moves=self)
-        if CREDIT_MOVE_FIELDS & set(vals):
+        # before and after; the reconciliation figures of its orders and
+        # payments, its posting, reset to draft or cancelling, and the
+        # payments linked from its side (those without a journal entry are
+        # allocated to the invoices they are linked to).
+        fnames = set(vals)
+        refresh = self.env["sale.reconciliation.status.refresh"]
+        if "state" in fnames:
+            refresh._mark(moves=self)
+        credit_changes = bool(CREDIT_MOVE_FIELDS & fnames)
+        payments_changes = "matched_payment_ids" in fnames
+        if credit_changes:
             self._mark_credit_refresh()
-            result = super().write(vals)
+        if payments_changes:
+            refresh._mark(payments=self.matched_payment_ids)
+        result = super().write(vals)
+        if credit_changes:
             self._mark_credit_refresh()
-            return result
-        return super().write(vals)
+        if payments_changes:
+            refresh._mark(payments=self.matched_payment_ids)
+        return result
 
     @api.ondelete(at_uninstall=False)
     def _unlink_mark_credit_refresh(self):
@@ -145,10 +159,20 @@ class AccountMoveLine(models.Model):
         # EXTENDS account: an invoice line linked to another order line
         # changes both orders' figures.
         if "sale_line_ids" in vals:
+            # sudo: the orders the line leaves, whoever can read them.
             self.env["sale.reconciliation.status.refresh"]._mark(
-                orders=self.sale_line_ids.order_id, moves=self.move_id
+                orders=self.sudo().sale_line_ids.order_id, moves=self.move_id
             )
         return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_mark_reconciliation_refresh(self):
+        # A draft invoice or credit note of an order deleted (Odoo deletes
+        # its items first). sudo: the orders they were of, whoever deletes
+        # them.
+        self.env["sale.reconciliation.status.refresh"]._mark(
+            orders=self.sudo().sale_line_ids.order_id
+        )
 
 
 class AccountPartialReconcile(models.Model):

@@ -11,7 +11,13 @@ class ProductTemplate(models.Model):
         # EXTENDS product: goods made a service, or invoiced on delivery
         # instead of on order, reconcile differently on the confirmed orders
         # selling them.
-        if PRODUCT_RECONCILIATION_FIELDS & set(vals):
+        changed = self.filtered(
+            lambda template: any(
+                template[fname] != vals[fname]
+                for fname in PRODUCT_RECONCILIATION_FIELDS & set(vals)
+            )
+        )
+        if changed:
             # sudo: the orders of every salesperson sell the product; only
             # which ones are read, to queue their figures.
             lines = (
@@ -19,7 +25,7 @@ class ProductTemplate(models.Model):
                 .sudo()
                 .search(
                     [
-                        ("product_id.product_tmpl_id", "in", self.ids),
+                        ("product_id.product_tmpl_id", "in", changed.ids),
                         ("state", "=", "sale"),
                     ]
                 )

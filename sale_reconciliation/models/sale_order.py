@@ -20,7 +20,13 @@ CREDIT_CHECK_DEPENDENCIES = (
 # Order fields whose change changes the order's reconciliation figures; its
 # lines', invoices' and payments' changes are queued by them (see
 # sale.reconciliation.status.refresh).
-RECONCILIATION_ORDER_FIELDS = {"state", "currency_id", "order_line"}
+RECONCILIATION_ORDER_FIELDS = {
+    "state",
+    "currency_id",
+    "pricelist_id",
+    "company_id",
+    "order_line",
+}
 
 
 # Journal item fields read to reconcile an order, loaded in one go.

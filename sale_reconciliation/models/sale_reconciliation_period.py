@@ -447,7 +447,7 @@ class SaleReconciliationPeriod(models.Model):
         self.ensure_one()
         # The orders' and payments' reconciliation figures as the documents
         # say now, not as last refreshed.
-        self.env["sale.reconciliation.status.refresh"]._refresh_queued()
+        self.env["sale.reconciliation.status.refresh"]._refresh_queued(wait=True)
         company = self.company_id
         within = [("company_id", "=", company.id)]
         start, end = self._get_datetime_bounds()

@@ -2,6 +2,9 @@
 Odoo's own flows."""
 
 import logging
+from datetime import timedelta
+
+import psycopg2
 
 from odoo import api, fields, models
 from odoo.tools import SQL
@@ -11,7 +14,7 @@ _logger = logging.getLogger(__name__)
 PENDING_KEY = "sale_reconciliation.status_refresh"
 REFRESH_CRON_XMLID = "sale_reconciliation.ir_cron_refresh_reconciliation_status"
 # Queued documents refreshed per transaction of the scheduled action.
-REFRESH_BATCH_SIZE = 1000
+REFRESH_BATCH_SIZE = 200
 
 # The stored figures, as they are when there is nothing to reconcile.
 ORDER_FIGURES = {
@@ -32,12 +35,15 @@ class SaleReconciliationStatusRefresh(models.Model):
     last computed.
 
     Confirming orders, posting invoices, registering payments and matching
-    them only add rows here, once per transaction (a plain INSERT, which
-    never waits for nor conflicts with another transaction). A scheduled
-    action, woken at once, finds the orders and payments concerned (those of
-    a journal entry, and those of the entries matched with it), computes
-    their figures and deletes the rows: Odoo's flows cost what they cost
-    without the module.
+    them only add rows here when they commit (a plain INSERT, which never
+    waits for another transaction; the same document may be queued several
+    times). A scheduled action, woken at once, finds the orders and payments
+    concerned (those of a journal entry, and those of the entries matched
+    with it), computes their figures in short transactions and deletes the
+    rows: Odoo's flows cost what they cost without the module. The action
+    locks the documents it computes and leaves those a user holds at that
+    moment to a run a minute later; a document whose figures cannot be
+    computed is logged and holds back no other.
     """
 
     _name = "sale.reconciliation.status.refresh"
@@ -80,10 +86,14 @@ class SaleReconciliationStatusRefresh(models.Model):
         ):
             pending[column].update(record.id for record in records if record.id)
 
-    def _queue_pending(self):
+    def _queue_pending(self, wake_at=None):
+        """Insert the documents marked by this transaction into the queue,
+        and wake the scheduled action (at ``wake_at``; at once when None).
+        Returns the number of rows queued."""
         pending = self.env.cr.precommit.data.pop(PENDING_KEY, None)
         if not pending or not any(pending.values()):
-            return
+            return 0
+        queued = 0
         for column, table in (
             ("order_id", "sale_order"),
             ("move_id", "account_move"),
@@ -91,7 +101,7 @@ class SaleReconciliationStatusRefresh(models.Model):
         ):
             if not pending[column]:
                 continue
-            self.env.execute_query(
+            self.env.cr.execute(
                 SQL(
                     """
                     INSERT INTO sale_reconciliation_status_refresh (%(column)s)
@@ -106,9 +116,11 @@ class SaleReconciliationStatusRefresh(models.Model):
                     ids=sorted(pending[column]),
                 )
             )
+            queued += self.env.cr.rowcount
         cron = self.env.ref(REFRESH_CRON_XMLID, raise_if_not_found=False)
         if cron:
-            cron._trigger()
+            cron._trigger(wake_at)
+        return queued
 
     # -------------------------------------------------------------------------
     # REFRESH
@@ -126,11 +138,15 @@ class SaleReconciliationStatusRefresh(models.Model):
         return done
 
     @api.model
-    def _refresh_queued(self, limit=None):
+    def _refresh_queued(self, limit=None, wait=False):
         """Compute the figures of up to ``limit`` queued documents (all of
-        them when None), and take them off the queue. Rows another
-        transaction is refreshing are left to it. Returns the number of rows
-        done."""
+        them when None), and take them off the queue. Returns the number of
+        queue rows done.
+
+        Rows, orders and payments another transaction holds are left to it,
+        or queued again for the next run; with ``wait``, they are waited for
+        instead (and should that transaction have changed them, this one
+        fails on a serialization error, which Odoo retries on fresh data)."""
         # Rows queued by this transaction, not committed yet, count too.
         queued = self.sudo()
         queued._queue_pending()
@@ -141,9 +157,10 @@ class SaleReconciliationStatusRefresh(models.Model):
                   FROM sale_reconciliation_status_refresh
                  ORDER BY id
                  LIMIT %s
-                   FOR UPDATE SKIP LOCKED
+                   FOR UPDATE %s
                 """,
                 limit,
+                SQL() if wait else SQL("SKIP LOCKED"),
             )
         )
         if not rows:
@@ -159,20 +176,76 @@ class SaleReconciliationStatusRefresh(models.Model):
                 .search([("move_id", "in", list(move_ids))])
                 .ids
             )
-        queued._recompute(
-            queued.env["sale.order"].browse(order_ids).exists(), list(ORDER_FIGURES)
-        )
-        queued._recompute(
-            queued.env["account.payment"].browse(payment_ids).exists(),
-            list(PAYMENT_FIGURES),
-        )
+        # Locked first: a user changing one meanwhile waits for this short
+        # transaction rather than failing it; those users hold now are done
+        # in a later run.
+        orders = queued._lock_documents("sale.order", order_ids, wait)
+        payments = queued._lock_documents("account.payment", payment_ids, wait)
+        # The figures read what the database says, not what this
+        # transaction's cache kept of documents changed since (in the
+        # transaction that changed them: a period closing).
+        self.env.invalidate_all(flush=True)
+        queued._recompute_each(orders, list(ORDER_FIGURES))
+        queued._recompute_each(payments, list(PAYMENT_FIGURES))
         self.env.execute_query(
             SQL(
                 "DELETE FROM sale_reconciliation_status_refresh WHERE id = ANY(%s)",
                 [row[0] for row in rows],
             )
         )
-        return len(rows)
+        held_orders = order_ids - set(orders.ids)
+        held_payments = payment_ids - set(payments.ids)
+        requeued = 0
+        if held_orders or held_payments:
+            # Those that still exist: in a minute, once their users are done.
+            queued._mark(
+                orders=queued.env["sale.order"].browse(held_orders),
+                payments=queued.env["account.payment"].browse(held_payments),
+            )
+            requeued = queued._queue_pending(
+                wake_at=fields.Datetime.now() + timedelta(minutes=1)
+            )
+        return max(len(rows) - requeued, 0)
+
+    def _lock_documents(self, model_name, ids, wait):
+        """The records of ``ids`` that still exist, locked for this
+        transaction; without ``wait``, those another transaction holds are
+        left out."""
+        if not ids:
+            return self.env[model_name]
+        model = self.env[model_name]
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id FROM %s WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE %s",
+                SQL.identifier(model._table),
+                sorted(ids),
+                SQL() if wait else SQL("SKIP LOCKED"),
+            )
+        )
+        return model.browse([row[0] for row in rows])
+
+    def _recompute_each(self, records, fnames):
+        """Recompute ``records`` together; should that fail, one by one, so
+        that a document whose figures cannot be computed is logged and left
+        as it was, and does not hold back the others."""
+        try:
+            with self.env.cr.savepoint():
+                self._recompute(records, fnames)
+            return
+        except psycopg2.OperationalError:
+            raise
+        except Exception:  # noqa: BLE001 - retried one by one below
+            _logger.info("Reconciliation figures: computing one by one")
+        for record in records:
+            try:
+                with self.env.cr.savepoint():
+                    self._recompute(record, fnames)
+            except psycopg2.OperationalError:
+                raise
+            except Exception:
+                _logger.exception(
+                    "Reconciliation figures of %s could not be computed", record
+                )
 
     @api.model
     def _set_new(self, records, values):
@@ -190,7 +263,6 @@ class SaleReconciliationStatusRefresh(models.Model):
         for fname in fnames:
             self.env.add_to_compute(records._fields[fname], records)
         records.flush_recordset(fnames)
-        # The mismatch reasons, computed when read, follow the new figures.
         records.invalidate_recordset()
 
     def _get_matched_move_ids(self, move_ids):

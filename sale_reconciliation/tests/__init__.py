@@ -5,6 +5,7 @@ from . import test_odoo_credit_limit
 from . import test_payment_matching
 from . import test_period_closing
 from . import test_reconciliation_status
+from . import test_reconciliation_status_refresh
 from . import test_statement_access
 from . import test_statement_balances
 from . import test_statement_documents

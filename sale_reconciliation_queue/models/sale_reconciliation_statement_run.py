@@ -86,6 +86,13 @@ class SaleReconciliationStatementRun(models.Model):
             )
             if count is None:
                 return _("%(count)s customers processed.", count=processed)
+            if count == 0 and processed:
+                # The others are held by another worker, which does them: a
+                # retry would roll back those done here.
+                return _(
+                    "%(count)s customers processed, the others elsewhere.",
+                    count=processed,
+                )
             if count == 0:
                 # Held by another worker, or statements of the company being
                 # made by another transaction: try again shortly.

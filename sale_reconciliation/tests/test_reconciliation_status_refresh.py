@@ -1,0 +1,137 @@
+from unittest.mock import patch
+
+from odoo import SUPERUSER_ID, Command, api
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from odoo.addons.sale_reconciliation.models.sale_reconciliation_status_refresh import (  # noqa: E501
+    REFRESH_CRON_XMLID,
+)
+
+from .common import SaleReconciliationCommon
+
+LOGGER = "odoo.addons.sale_reconciliation.models.sale_reconciliation_status_refresh"
+
+
+@tagged("post_install", "-at_install")
+class TestReconciliationStatusRefresh(SaleReconciliationCommon):
+    """What the scheduled action computing the orders' and payments' figures
+    sees of Odoo's flows, and how it behaves when a document cannot be
+    computed."""
+
+    def reconciled_order(self):
+        order = self.create_order([(self.product_ordered, 2)])
+        self.deliver(order, [2])
+        invoice = self.invoice(order)
+        self.pay(invoice)
+        self.assertOrderFigures(order, "reconciled", 100.0, 100.0, 0.0)
+        return order, invoice
+
+    def test_draft_credit_note_made_and_deleted(self):
+        order, invoice = self.reconciled_order()
+        # A credit note prepared, not posted yet: the order waits for it.
+        credit_note = invoice._reverse_moves()
+        self.assertEqual(credit_note.state, "draft")
+        self.assertEqual(credit_note.invoice_line_ids.sale_line_ids, order.order_line)
+        self.assertOrderFigures(order, "open", 100.0, 100.0, 0.0)
+
+        credit_note.unlink()
+        self.assertOrderFigures(order, "reconciled", 100.0, 100.0, 0.0)
+
+    def test_a_document_that_cannot_be_computed_holds_back_no_other(self):
+        failing = self.create_order([(self.product_ordered, 1)])
+        other = self.create_order([(self.product_ordered, 2)])
+        self.refresh_reconciliation_figures()
+        self.deliver(failing, [1])
+        self.deliver(other, [2])
+        SaleOrder = type(self.env["sale.order"])
+        analysis = SaleOrder._get_reconciliation_analysis
+
+        def refuse_one(order):
+            if order == failing:
+                raise UserError("corrupt order")
+            return analysis(order)
+
+        with (
+            patch.object(SaleOrder, "_get_reconciliation_analysis", refuse_one),
+            self.assertLogs(LOGGER, level="ERROR") as logs,
+        ):
+            self.refresh_reconciliation_figures()
+        self.assertIn(str(failing), "\n".join(logs.output))
+        self.assertFalse(self.env["sale.reconciliation.status.refresh"].search([]))
+        self.assertOrderFigures(other, "open", 0.0, 0.0, 0.0)
+        self.assertEqual(failing.reconciliation_state, "open")
+
+    def test_order_held_by_a_user_is_done_in_a_later_run(self):
+        """Two real transactions: a user holds an order (editing it) while
+        the scheduled action runs. The action neither waits for it nor
+        fails: the order is queued again for a later run, done then."""
+        registry = self.registry
+
+        def admin_env(cr):
+            return api.Environment(cr, SUPERUSER_ID, {})
+
+        with registry.cursor() as cr:
+            env = admin_env(cr)
+            partner = env["res.partner"].create({"name": "Held Customer"})
+            product = env["product.product"].create(
+                {"name": "Held goods", "list_price": 10.0, "invoice_policy": "order"}
+            )
+            order = env["sale.order"].create(
+                {
+                    "partner_id": partner.id,
+                    "order_line": [
+                        Command.create({"product_id": product.id, "product_uom_qty": 1})
+                    ],
+                }
+            )
+            order.action_confirm()
+            order_id, partner_id, product_id = order.id, partner.id, product.id
+        try:
+            with registry.cursor() as user_cr, registry.cursor() as cron_cr:
+                user_cr.execute(
+                    "SELECT id FROM sale_order WHERE id = %s FOR NO KEY UPDATE",
+                    [order_id],
+                )
+                cron_env = admin_env(cron_cr)
+                cron_cr.execute("SET LOCAL lock_timeout = '5s'")
+                Refresh = cron_env["sale.reconciliation.status.refresh"]
+                Refresh._refresh_queued()
+                self.assertEqual(
+                    Refresh.search([("order_id", "=", order_id)]).order_id.ids,
+                    [order_id],
+                    "queued again",
+                )
+                self.assertEqual(
+                    cron_env["sale.order"].browse(order_id).reconciliation_state,
+                    "none",
+                    "not computed while the user holds it",
+                )
+                cron = cron_env.ref(REFRESH_CRON_XMLID)
+                self.assertTrue(
+                    cron_env["ir.cron.trigger"].search(
+                        [("cron_id", "=", cron.id), ("call_at", ">", cron_cr.now())]
+                    ),
+                    "a later run is planned",
+                )
+                cron_cr.commit()
+                user_cr.rollback()
+            with registry.cursor() as cr:
+                env = admin_env(cr)
+                env["sale.reconciliation.status.refresh"]._refresh_queued()
+                self.assertEqual(
+                    env["sale.order"].browse(order_id).reconciliation_state, "open"
+                )
+        finally:
+            with registry.cursor() as cr:
+                env = admin_env(cr)
+                order = env["sale.order"].browse(order_id)
+                order._action_cancel()
+                order.unlink()
+                env["product.product"].browse(product_id).unlink()
+                env["res.partner"].browse(partner_id).unlink()
+                cr.execute(
+                    "DELETE FROM sale_reconciliation_status_refresh"
+                    " WHERE order_id = %s",
+                    [order_id],
+                )
