@@ -45,7 +45,9 @@ class AccountMove(models.Model):
         string="Reconciliation Status",
         compute="_compute_reconciliation_state",
         store=True,
-        index=True,
+        # Not indexed: it follows payment_state, which Odoo indexes already
+        # (account_move_payment_idx), and an index of its own would be one
+        # more to update on every posting and reconciliation.
         copy=False,
         help="Where a customer invoice or credit note stands against the "
         "payments and credit notes matched with it:\n"
