@@ -49,7 +49,7 @@ class TestReconciliationStatusRefresh(SaleReconciliationCommon):
 
         def refuse_one(order):
             if order == failing:
-                raise UserError("corrupt order")
+                raise UserError(order.env._("corrupt order"))
             return analysis(order)
 
         with (
