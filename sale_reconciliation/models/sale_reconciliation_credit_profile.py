@@ -393,7 +393,6 @@ class SaleReconciliationCreditProfile(models.Model):
                 "company_id",
                 "currency_id",
                 "partner_id",
-                "reconciliation_amount_invoiced",
                 "state",
             ]
         )
