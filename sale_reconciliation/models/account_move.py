@@ -1,4 +1,9 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+
+from .reconciliation_access import MANAGER_GROUP, with_context_defaults
+
+CREDIT_MANAGER_GROUP = "sale_reconciliation.group_credit_manager"
 
 # payment_state -> reconciliation_state, for posted customer invoices and
 # credit notes. "blocked" invoices are still owed; legacy ones predate
@@ -65,15 +70,17 @@ class AccountMove(models.Model):
         copy=False,
         index="btree_not_null",
         groups="sale_reconciliation.group_reconciliation_user",
-        help="The last follow-up level this invoice reached in a reminder sent "
-        "to the customer.",
+        help="The highest follow-up level an instalment of this invoice reached "
+        "in a reminder sent to the customer.",
     )
     followup_disputed = fields.Boolean(
         string="In Dispute",
         copy=False,
         tracking=True,
-        help="Left out of the collections follow-up until unticked, as are the "
-        "invoices on a line the customer disputed on a statement.",
+        help="Not escalated by the collections follow-up until unticked, as are "
+        "the invoices on a line the customer disputed on a statement; a credit "
+        "hold the follow-up already put stays until paid. Set by credit and "
+        "reconciliation managers.",
     )
 
     # -------------------------------------------------------------------------
@@ -96,6 +103,13 @@ class AccountMove(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if any(
+            with_context_defaults(self, vals, {"followup_disputed"}).get(
+                "followup_disputed"
+            )
+            for vals in vals_list
+        ):
+            self._check_followup_dispute_rights()
         moves = super().create(vals_list)
         moves._mark_credit_refresh()
         # Posted entries, and customer documents of any state (an order's
@@ -116,6 +130,10 @@ class AccountMove(models.Model):
         # payments linked from its side (those without a journal entry are
         # allocated to the invoices they are linked to).
         fnames = set(vals)
+        if "followup_disputed" in fnames and any(
+            move.followup_disputed != bool(vals["followup_disputed"]) for move in self
+        ):
+            self._check_followup_dispute_rights()
         refresh = self.env["sale.reconciliation.status.refresh"]
         if "state" in fnames:
             refresh._mark(moves=self)
@@ -140,6 +158,22 @@ class AccountMove(models.Model):
     # HELPERS
     # -------------------------------------------------------------------------
 
+    def _check_followup_dispute_rights(self):
+        """An invoice in dispute is not escalated by the follow-up: marking
+        it is for credit and reconciliation managers, not for whoever may
+        edit invoices."""
+        user = self.env.user
+        if self.env.su or any(
+            user.has_group(group) for group in (CREDIT_MANAGER_GROUP, MANAGER_GROUP)
+        ):
+            return
+        raise AccessError(
+            _(
+                "Only credit managers and reconciliation managers may put an "
+                "invoice in dispute or take it out of dispute."
+            )
+        )
+
     def _mark_credit_refresh(self):
         # Customer documents and entries on a receivable account only: a
         # vendor bill or a bank fee says nothing of a customer's credit.
@@ -156,6 +190,17 @@ class AccountMove(models.Model):
 
 class AccountMoveLine(models.Model):
     _inherit = "account.move.line"
+
+    followup_level_id = fields.Many2one(
+        "sale.reconciliation.followup.level",
+        string="Follow-up Level",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        groups="sale_reconciliation.group_reconciliation_user",
+        help="The follow-up level this receivable item (instalment) reached in "
+        "a reminder sent to the customer: it is reminded at a level once.",
+    )
 
     def write(self, vals):
         # EXTENDS account: an invoice line linked to another order line

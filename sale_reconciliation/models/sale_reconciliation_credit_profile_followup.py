@@ -1,7 +1,7 @@
 """Collections follow-up (催款) of a customer in a company, kept on its credit
 profile: who is due for which reminder, and sending it."""
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
@@ -21,6 +21,8 @@ EMPTY_FIGURES = {
     "next_date": None,
     "reminder_amount": 0.0,
     "hold_amount": 0.0,
+    "overdue_gross_amount": 0.0,
+    "credit_amount": 0.0,
 }
 
 
@@ -55,8 +57,9 @@ class SaleReconciliationCreditProfile(models.Model):
     followup_hold = fields.Boolean(
         string="Held by Follow-up",
         readonly=True,
-        help="The credit hold was put by the follow-up: it is lifted when "
-        "nothing is overdue at a hold level any more. A hold a credit manager "
+        help="The credit hold was put by the follow-up: it is lifted when what "
+        "the customer was reminded of at a hold level is paid (a dispute "
+        "does not lift it), or by a credit manager. A hold a credit manager "
         "put is never lifted by the follow-up.",
     )
     followup_history_ids = fields.One2many(
@@ -69,7 +72,22 @@ class SaleReconciliationCreditProfile(models.Model):
     followup_overdue_amount = fields.Monetary(
         string="Overdue Now",
         compute="_compute_followup_figures",
-        help="Unpaid past its due date, leaving out invoices in dispute.",
+        help="Unpaid past its due date, net of the customer's unapplied "
+        "payments and credit notes and of the collections in hand, leaving out "
+        "invoices in dispute.",
+    )
+    followup_credit_amount = fields.Monetary(
+        string="Unapplied Credits",
+        compute="_compute_followup_figures",
+        help="Payments and credit notes of the customer not matched with an "
+        "invoice yet: the follow-up sets them against the overdue invoices.",
+    )
+    followup_credits_to_match = fields.Boolean(
+        string="Credits to Match",
+        compute="_compute_followup_figures",
+        search="_search_followup_credits_to_match",
+        help="The customer has overdue invoices and unapplied payments or "
+        "credit notes: accounting should match them.",
     )
     followup_oldest_days = fields.Integer(
         string="Oldest Days Overdue",
@@ -119,24 +137,37 @@ class SaleReconciliationCreditProfile(models.Model):
                 profile.followup_next_level_id = due_level
                 profile.followup_next_date = values["next_date"]
                 profile.followup_due = bool(due_level) and not profile.followup_excluded
+                profile.followup_credit_amount = values["credit_amount"]
+                profile.followup_credits_to_match = _credits_to_match(values)
 
     def _search_followup_due(self, operator, value):
+        return self._search_followup_figure(
+            operator,
+            value,
+            lambda values: values["due_level_id"],
+            [("followup_excluded", "=", False)],
+        )
+
+    def _search_followup_credits_to_match(self, operator, value):
+        return self._search_followup_figure(operator, value, _credits_to_match, [])
+
+    def _search_followup_figure(self, operator, value, wanted, domain):
+        """Profiles of the user's companies whose live figures are
+        ``wanted`` (a predicate on the figures of _followup_query)."""
         if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise UserError(_("Unsupported search on Due for a Reminder."))
+            raise UserError(_("Unsupported search on a follow-up figure."))
         today = fields.Date.context_today(self)
         due_ids = []
         for company in self.env.companies:
             # sudo: see _compute_followup_figures
             figures = self.sudo()._followup_query(company, today)
-            partner_ids = [
-                pid for pid, values in figures.items() if values["due_level_id"]
-            ]
+            partner_ids = [pid for pid, values in figures.items() if wanted(values)]
             if partner_ids:
                 due_ids += self.search(
                     [
                         ("company_id", "=", company.id),
                         ("partner_id", "in", partner_ids),
-                        ("followup_excluded", "=", False),
+                        *domain,
                     ]
                 ).ids
         positive = (operator == "=") == value
@@ -210,15 +241,19 @@ class SaleReconciliationCreditProfile(models.Model):
             [
                 "account_id",
                 "amount_residual",
+                "amount_residual_currency",
                 "company_id",
+                "currency_id",
+                "date",
                 "date_maturity",
+                "followup_level_id",
                 "move_id",
                 "parent_state",
                 "partner_id",
                 "reconciled",
             ]
         )
-        self.env["account.move"].flush_model(["followup_level_id", "followup_disputed"])
+        self.env["account.move"].flush_model(["followup_disputed"])
         self.env["account.account"].flush_model(["account_type"])
         self.env["res.partner"].flush_model(["commercial_partner_id"])
         self.env["sale.reconciliation.followup.level"].flush_model(
@@ -228,98 +263,262 @@ class SaleReconciliationCreditProfile(models.Model):
         self.env["sale.reconciliation.statement.line"].flush_model(
             ["dispute_comment", "move_id", "statement_id"]
         )
+        self.env["sale.reconciliation.collection"].flush_model(
+            ["amount", "company_id", "currency_id", "date", "invoice_ids"]
+            + ["partner_id", "state"]
+        )
 
-    def _followup_items_sql(self, company, today, partner_ids=None):
-        """The customer's open receivable items of ``company`` that the
-        follow-up reads, each with ``lvl`` (the highest level its age
-        reaches, NULL before the first) and ``nxt`` (the first level it has
-        not been reminded at). Items of disputed invoices are left out."""
-        return SQL(
+    def _followup_netted_sql(self, company, today, partner_ids=None):
+        """``WITH`` queries ending in ``netted``: the open receivable items
+        (debit lines, instalment by instalment) of the customers of
+        ``company``, each with ``net``, what is still owed on it once the
+        customer's credits are set against its items, in the item's own
+        currency (``net_company`` in the company's), oldest due first:
+
+        - first, collections still in a salesperson's or cashier's hands
+          (draft or handed over) against the invoices they name;
+        - then unapplied payments and credit notes (receivable credit lines
+          not reconciled, dated up to ``today``), collections naming no
+          invoice and what the named invoices left of their collections.
+
+        Items of invoices in dispute (ticked, or on a line the customer
+        disputed on a statement) take no credit and keep their residual as
+        ``net``; the follow-up leaves them out but still counts them for the
+        hold they caused."""
+        partners = self._partner_clause("partner.commercial_partner_id", partner_ids)
+        # The customer's open receivable items (debit or credit) of the
+        # company, after a FROM of ``line``, ``account`` and ``partner``.
+        receivable = SQL(
             """
-                  FROM account_move_line line
-                  JOIN account_account account ON account.id = line.account_id
-                  JOIN res_partner partner ON partner.id = line.partner_id
-                  JOIN account_move move ON move.id = line.move_id
-                  LEFT JOIN sale_reconciliation_followup_level reached
-                    ON reached.id = move.followup_level_id
-                  LEFT JOIN (%(levels)s) lvl
-                    ON lvl.days <= %(today)s - line.date_maturity
-                   AND (lvl.next_days IS NULL
-                        OR lvl.next_days > %(today)s - line.date_maturity)
-                  LEFT JOIN (%(levels)s) nxt
-                    ON nxt.days > COALESCE(reached.days, -2147483648)
-                   AND (nxt.prev_days IS NULL
-                        OR nxt.prev_days <= COALESCE(reached.days, -2147483648))
-                 WHERE account.account_type = 'asset_receivable'
-                   AND line.company_id = %(company)s
-                   AND line.parent_state = 'posted'
-                   AND line.reconciled IS NOT TRUE
-                   AND line.amount_residual > 0
-                   AND line.date_maturity IS NOT NULL
-                   AND move.followup_disputed IS NOT TRUE
-                   AND NOT EXISTS (
-                       SELECT 1
-                         FROM sale_reconciliation_statement_line disputed
-                         JOIN sale_reconciliation_statement statement
-                           ON statement.id = disputed.statement_id
-                        WHERE disputed.move_id = move.id
-                          AND statement.state = 'disputed'
-                          AND disputed.dispute_comment IS NOT NULL
-                   )
-                   AND %(partners)s
+                   account.account_type = 'asset_receivable'
+               AND line.company_id = %(company)s
+               AND line.parent_state = 'posted'
+               AND line.reconciled IS NOT TRUE
+               AND %(partners)s
             """,
             company=company.id,
-            today=today,
-            levels=SQL(
-                # The company's active levels, each with the days of the
-                # levels before and after it: an item joins the one level
-                # its age falls in (lvl) and the first level above the one
-                # it was reminded at (nxt), without a subquery per item.
-                """
+            partners=partners,
+        )
+        pending = SQL("collection.state IN ('draft', 'handed_over')")
+        return SQL(
+            """
+            WITH levels AS (
+                -- The company's active levels, each with the days of the
+                -- levels before and after it: an item joins the one level
+                -- its age falls in and the first level above the one it
+                -- was reminded at, without a subquery per item.
                 SELECT level.id, level.days, level.credit_hold,
                        LAG(level.days) OVER (ORDER BY level.days, level.id)
                            AS prev_days,
                        LEAD(level.days) OVER (ORDER BY level.days, level.id)
                            AS next_days
                   FROM sale_reconciliation_followup_level level
-                 WHERE level.company_id = %s AND level.active
-                """,
-                company.id,
+                 WHERE level.company_id = %(company)s AND level.active
             ),
-            partners=self._partner_clause("partner.commercial_partner_id", partner_ids),
+            debit AS (
+                SELECT partner.commercial_partner_id AS partner_id,
+                       line.id AS line_id, line.move_id, line.currency_id,
+                       line.date_maturity, line.followup_level_id AS reached_id,
+                       line.amount_residual AS residual,
+                       line.amount_residual_currency AS residual_currency,
+                       (move.followup_disputed IS TRUE OR EXISTS (
+                           SELECT 1
+                             FROM sale_reconciliation_statement_line disputed
+                             JOIN sale_reconciliation_statement statement
+                               ON statement.id = disputed.statement_id
+                            WHERE disputed.move_id = move.id
+                              AND statement.state = 'disputed'
+                              AND disputed.dispute_comment IS NOT NULL
+                       )) AS disputed,
+                       EXISTS (
+                           SELECT 1
+                             FROM sale_reconciliation_collection_invoice_rel rel
+                             JOIN sale_reconciliation_collection collection
+                               ON collection.id = rel.collection_id
+                            WHERE rel.move_id = move.id
+                              AND collection.currency_id = line.currency_id
+                              AND %(pending)s
+                       ) AS named
+                  FROM account_move_line line
+                  JOIN account_account account ON account.id = line.account_id
+                  JOIN res_partner partner ON partner.id = line.partner_id
+                  JOIN account_move move ON move.id = line.move_id
+                 WHERE %(receivable)s
+                   AND line.amount_residual > 0
+                   AND line.date_maturity IS NOT NULL
+            ),
+            credit AS (
+                SELECT partner.commercial_partner_id AS partner_id,
+                       line.currency_id,
+                       -SUM(line.amount_residual_currency) AS amount_currency,
+                       -SUM(line.amount_residual) AS amount
+                  FROM account_move_line line
+                  JOIN account_account account ON account.id = line.account_id
+                  JOIN res_partner partner ON partner.id = line.partner_id
+                 WHERE %(receivable)s
+                   AND line.amount_residual < 0
+                   AND line.date <= %(today)s
+                 GROUP BY 1, 2
+            ),
+            collected AS (
+                SELECT partner.commercial_partner_id AS partner_id,
+                       collection.currency_id,
+                       COALESCE(SUM(collection.amount) FILTER (
+                           WHERE invoiced.named), 0) AS named_amount,
+                       COALESCE(SUM(collection.amount) FILTER (
+                           WHERE NOT invoiced.named), 0) AS free_amount
+                  FROM sale_reconciliation_collection collection
+                  JOIN res_partner partner ON partner.id = collection.partner_id
+                 CROSS JOIN LATERAL (
+                       SELECT EXISTS (
+                           SELECT 1
+                             FROM sale_reconciliation_collection_invoice_rel rel
+                            WHERE rel.collection_id = collection.id
+                       ) AS named
+                 ) invoiced
+                 WHERE collection.company_id = %(company)s
+                   AND %(pending)s
+                   AND collection.date <= %(today)s
+                   AND %(partners)s
+                 GROUP BY 1, 2
+            ),
+            named AS (
+                SELECT debit.*,
+                       COALESCE(collected.named_amount, 0) AS named_pool,
+                       COALESCE(collected.free_amount, 0)
+                           + COALESCE(credit.amount_currency, 0) AS free_pool,
+                       SUM(debit.residual_currency) FILTER (
+                           WHERE debit.named AND NOT debit.disputed) OVER (
+                           PARTITION BY debit.partner_id, debit.currency_id
+                           ORDER BY debit.date_maturity, debit.line_id
+                       ) AS named_cumul,
+                       SUM(debit.residual_currency) FILTER (
+                           WHERE debit.named AND NOT debit.disputed) OVER (
+                           PARTITION BY debit.partner_id, debit.currency_id
+                       ) AS named_total
+                  FROM debit
+                  LEFT JOIN credit
+                    ON credit.partner_id = debit.partner_id
+                   AND credit.currency_id = debit.currency_id
+                  LEFT JOIN collected
+                    ON collected.partner_id = debit.partner_id
+                   AND collected.currency_id = debit.currency_id
+            ),
+            unnamed AS (
+                SELECT named.*,
+                       named.residual_currency - CASE
+                           WHEN named.named AND NOT named.disputed
+                           THEN LEAST(named.residual_currency, GREATEST(0,
+                               named.named_pool - named.named_cumul
+                               + named.residual_currency))
+                           ELSE 0 END AS open_currency,
+                       named.free_pool + GREATEST(0,
+                           named.named_pool - COALESCE(named.named_total, 0))
+                           AS pool
+                  FROM named
+            ),
+            netted_currency AS (
+                SELECT unnamed.*,
+                       CASE WHEN unnamed.disputed THEN unnamed.residual_currency
+                       ELSE LEAST(unnamed.open_currency, GREATEST(0,
+                           SUM(unnamed.open_currency) FILTER (
+                               WHERE NOT unnamed.disputed) OVER (
+                               PARTITION BY unnamed.partner_id,
+                                            unnamed.currency_id
+                               ORDER BY unnamed.date_maturity, unnamed.line_id
+                           ) - unnamed.pool))
+                       END AS net
+                  FROM unnamed
+            ),
+            netted AS (
+                SELECT netted_currency.*,
+                       CASE WHEN netted_currency.residual_currency = 0 THEN 0
+                       ELSE netted_currency.net * netted_currency.residual
+                            / netted_currency.residual_currency
+                       END AS net_company
+                  FROM netted_currency
+            )
+            """,
+            company=company.id,
+            today=today,
+            partners=partners,
+            receivable=receivable,
+            pending=pending,
+        )
+
+    def _followup_levels_sql(self, today):
+        """The joins of a ``netted`` item to ``lvl``, the highest level its
+        age reaches (none before the first), and ``nxt``, the first level
+        above the one it was reminded at, and ``reached``, that one."""
+        return SQL(
+            """
+                  LEFT JOIN sale_reconciliation_followup_level reached
+                    ON reached.id = netted.reached_id
+                  LEFT JOIN levels lvl
+                    ON lvl.days <= %(today)s - netted.date_maturity
+                   AND (lvl.next_days IS NULL
+                        OR lvl.next_days > %(today)s - netted.date_maturity)
+                  LEFT JOIN levels nxt
+                    ON nxt.days > COALESCE(reached.days, -2147483648)
+                   AND (nxt.prev_days IS NULL
+                        OR nxt.prev_days <= COALESCE(reached.days, -2147483648))
+            """,
+            today=today,
         )
 
     @api.model
     def _followup_query(self, company, today, partner_ids=None):
         """{customer: figures} of the customers of ``company`` with an open
-        item (of ``partner_ids`` only, when given), in one grouped query:
-        overdue amount, oldest due date, the level to remind them at today
-        (the highest level reached by an item not yet reminded at it), the
-        next follow-up date, what a reminder would list and what of it is at
-        a level that puts on hold."""
+        item (of ``partner_ids`` only, when given), in one grouped query,
+        net of the customer's credits (see _followup_netted_sql), in the
+        company's currency: overdue amount, oldest due date still owed, the
+        level to remind them at today (the highest level reached by an item
+        still owed and not yet reminded at it), the next follow-up date, what
+        a reminder would list, what of it keeps a follow-up hold (items
+        reminded at a hold level, in dispute or not), the unapplied credits,
+        and what is overdue before them."""
         if partner_ids is not None and not partner_ids:
             return {}
         self._followup_flush()
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT partner.commercial_partner_id,
-                       COALESCE(SUM(line.amount_residual) FILTER (
-                           WHERE line.date_maturity < %(today)s), 0),
-                       MIN(line.date_maturity) FILTER (
-                           WHERE line.date_maturity < %(today)s),
+                %(netted)s
+                SELECT owed.*, COALESCE(credits.amount, 0)
+                  FROM (
+                SELECT netted.partner_id,
+                       COALESCE(SUM(netted.net_company) FILTER (
+                           WHERE NOT netted.disputed
+                             AND netted.date_maturity < %(today)s), 0),
+                       MIN(netted.date_maturity) FILTER (
+                           WHERE NOT netted.disputed AND netted.net > 0
+                             AND netted.date_maturity < %(today)s),
                        (ARRAY_AGG(lvl.id ORDER BY lvl.days DESC) FILTER (
-                           WHERE nxt.days <= lvl.days))[1],
-                       MIN(line.date_maturity + nxt.days),
-                       COALESCE(SUM(line.amount_residual) FILTER (
-                           WHERE lvl.id IS NOT NULL), 0),
-                       COALESCE(SUM(line.amount_residual) FILTER (
-                           WHERE lvl.credit_hold), 0)
-                %(items)s
-                 GROUP BY partner.commercial_partner_id
+                           WHERE NOT netted.disputed AND netted.net > 0
+                             AND nxt.days <= lvl.days))[1],
+                       MIN(netted.date_maturity + nxt.days) FILTER (
+                           WHERE NOT netted.disputed AND netted.net > 0),
+                       COALESCE(SUM(netted.net_company) FILTER (
+                           WHERE NOT netted.disputed AND netted.net > 0
+                             AND lvl.id IS NOT NULL), 0),
+                       COALESCE(SUM(netted.net_company) FILTER (
+                           WHERE reached.credit_hold), 0),
+                       COALESCE(SUM(netted.residual) FILTER (
+                           WHERE NOT netted.disputed
+                             AND netted.date_maturity < %(today)s), 0)
+                  FROM netted
+                %(levels)s
+                 GROUP BY netted.partner_id
+                       ) owed (partner_id)
+                  LEFT JOIN (
+                       SELECT partner_id, SUM(amount) AS amount
+                         FROM credit
+                        GROUP BY partner_id
+                  ) credits ON credits.partner_id = owed.partner_id
                 """,
+                netted=self._followup_netted_sql(company, today, partner_ids),
+                levels=self._followup_levels_sql(today),
                 today=today,
-                items=self._followup_items_sql(company, today, partner_ids),
             )
         )
         return {row[0]: dict(zip(EMPTY_FIGURES, row[1:], strict=True)) for row in rows}
@@ -353,24 +552,83 @@ class SaleReconciliationCreditProfile(models.Model):
 
     @api.model
     def _followup_items(self, company, today, partner_ids):
-        """{customer: [(move id, level id, residual, due date)]}: the items a
-        reminder to these customers lists (those at a level)."""
+        """{customer: [item]}: the instalments a reminder to these customers
+        lists (those at a level and still owed net of the credits), oldest
+        due first; each item a dict of ``move_id``, ``line_id``, ``level_id``
+        (the level its age reaches), ``due``, ``currency_id``, ``residual``
+        and ``amount`` (what it still owes, and net of the credits, in its
+        currency) and ``amount_company``."""
         self._followup_flush()
-        rows = self.env.execute_query(
+        rows = self.env.execute_query_dict(
             SQL(
                 """
-                SELECT partner.commercial_partner_id, move.id, lvl.id,
-                       line.amount_residual, line.date_maturity
-                %(items)s
+                %(netted)s
+                SELECT netted.partner_id, netted.move_id, netted.line_id,
+                       lvl.id AS level_id, netted.date_maturity AS due,
+                       netted.currency_id,
+                       netted.residual_currency AS residual,
+                       netted.net AS amount, netted.net_company AS amount_company
+                  FROM netted
+                %(levels)s
+                 WHERE NOT netted.disputed AND netted.net > 0
                    AND lvl.id IS NOT NULL
-                 ORDER BY line.date_maturity, move.id
+                 ORDER BY netted.date_maturity, netted.line_id
                 """,
-                items=self._followup_items_sql(company, today, partner_ids),
+                netted=self._followup_netted_sql(company, today, partner_ids),
+                levels=self._followup_levels_sql(today),
             )
         )
         result = {}
-        for partner_id, move_id, level_id, residual, due in rows:
-            result.setdefault(partner_id, []).append((move_id, level_id, residual, due))
+        for row in rows:
+            result.setdefault(row.pop("partner_id"), []).append(row)
+        return result
+
+    @api.model
+    def _followup_credits(self, company, today, partner_ids):
+        """{customer: [credit]}: what the customer paid or was credited and
+        is not applied to an invoice yet, as a reminder lists it: each
+        unapplied payment or credit note (``line_id``), and each collection
+        still in a salesperson's or cashier's hands (``collection_id``),
+        with ``date``, ``currency_id`` and ``amount`` (positive)."""
+        self._followup_flush()
+        partners = self._partner_clause("partner.commercial_partner_id", partner_ids)
+        rows = self.env.execute_query_dict(
+            SQL(
+                """
+                SELECT partner.commercial_partner_id AS partner_id,
+                       line.id AS line_id, NULL::integer AS collection_id,
+                       line.move_id, line.date, line.currency_id,
+                       -line.amount_residual_currency AS amount
+                  FROM account_move_line line
+                  JOIN account_account account ON account.id = line.account_id
+                  JOIN res_partner partner ON partner.id = line.partner_id
+                 WHERE account.account_type = 'asset_receivable'
+                   AND line.company_id = %(company)s
+                   AND line.parent_state = 'posted'
+                   AND line.reconciled IS NOT TRUE
+                   AND line.amount_residual < 0
+                   AND line.date <= %(today)s
+                   AND %(partners)s
+                 UNION ALL
+                SELECT partner.commercial_partner_id, NULL, collection.id,
+                       NULL, collection.date, collection.currency_id,
+                       collection.amount
+                  FROM sale_reconciliation_collection collection
+                  JOIN res_partner partner ON partner.id = collection.partner_id
+                 WHERE collection.company_id = %(company)s
+                   AND collection.state IN ('draft', 'handed_over')
+                   AND collection.date <= %(today)s
+                   AND %(partners)s
+                 ORDER BY 5, 2, 3
+                """,
+                company=company.id,
+                today=today,
+                partners=partners,
+            )
+        )
+        result = {}
+        for row in rows:
+            result.setdefault(row.pop("partner_id"), []).append(row)
         return result
 
     @api.model
@@ -383,7 +641,11 @@ class SaleReconciliationCreditProfile(models.Model):
         # who reads them is decided by their record rules.
         profile_sudo = self.sudo()
         figures = profile_sudo._followup_query(company, today)
-        wanted = [pid for pid, values in figures.items() if values["reminder_amount"]]
+        wanted = [
+            pid
+            for pid, values in figures.items()
+            if values["reminder_amount"] or _credits_to_match(values)
+        ]
         if not wanted:
             return profile_sudo
         existing = profile_sudo.search(
@@ -404,8 +666,9 @@ class SaleReconciliationCreditProfile(models.Model):
 
     def _followup_prepare(self, today=None):
         """What each of these customers would receive today, as
-        ``{profile: {level, items, amount, recipient}}``; customers with
-        nothing due (or excluded) are left out."""
+        ``{profile: {level, items, credits, amount, recipient}}`` (see
+        _followup_items and _followup_credits; ``amount`` in the company's
+        currency); customers with nothing due (or excluded) are left out."""
         today = today or fields.Date.context_today(self)
         result = {}
         Level = self.env["sale.reconciliation.followup.level"]
@@ -420,13 +683,17 @@ class SaleReconciliationCreditProfile(models.Model):
                 and figures.get(p.partner_id.id, EMPTY_FIGURES)["due_level_id"]
             )
             items = profile_sudo._followup_items(company, today, due.partner_id.ids)
+            credits = profile_sudo._followup_credits(company, today, due.partner_id.ids)
             for profile in due:
                 partner = profile.partner_id
                 lines = items.get(partner.id, [])
                 result[profile] = {
                     "level": Level.browse(figures[partner.id]["due_level_id"]),
                     "items": lines,
-                    "amount": sum(line[2] for line in lines),
+                    "credits": credits.get(partner.id, []),
+                    "amount": company.currency_id.round(
+                        sum(line["amount_company"] for line in lines)
+                    ),
                     "recipient": partner.browse(
                         partner.address_get(["invoice"])["invoice"]
                     ),
@@ -484,7 +751,7 @@ class SaleReconciliationCreditProfile(models.Model):
         # checked in _followup_send) or of the scheduled action.
         self_sudo = self.sudo()
         moves = self_sudo.env["account.move"].browse(
-            sorted({line[0] for line in values["items"]})
+            sorted({item["move_id"] for item in values["items"]})
         )
         history = self_sudo.env["sale.reconciliation.followup.history"].create(
             {
@@ -494,9 +761,13 @@ class SaleReconciliationCreditProfile(models.Model):
                 "level_id": level.id,
                 "date": today,
                 "sent_by_id": self.env.uid,
-                "move_ids": [(6, 0, moves.ids)],
+                "move_ids": [Command.set(moves.ids)],
                 "amount": values["amount"],
                 "recipient_id": recipient.id,
+                "line_ids": [
+                    Command.create(vals)
+                    for vals in self._followup_history_lines_vals(values, today)
+                ],
             }
         )
         attachments = self_sudo.env["ir.attachment"]
@@ -518,13 +789,59 @@ class SaleReconciliationCreditProfile(models.Model):
             actions.append("activity")
         if level.credit_hold:
             self_sudo._followup_put_on_hold(level)
-        for level_id, items in _group_by_level(values["items"]).items():
-            moves.filtered(lambda m, items=items: m.id in items).write(
-                {"followup_level_id": level_id}
-            )
+        self_sudo._followup_stamp_levels(values["items"])
         self_sudo.write({"followup_level_id": level.id, "followup_last_date": today})
         history.write({"message_id": message.id if message else False})
         return history
+
+    @api.model
+    def _followup_history_lines_vals(self, values, today):
+        """The lines of a reminder: each instalment it lists, then each
+        credit set against them, in their own currencies."""
+        lines = [
+            {
+                "kind": "due",
+                "move_id": item["move_id"],
+                "move_line_id": item["line_id"],
+                "level_id": item["level_id"],
+                "date": item["due"],
+                "days_overdue": (today - item["due"]).days,
+                "currency_id": item["currency_id"],
+                "amount_residual": item["residual"],
+                "amount": item["amount"],
+            }
+            for item in values["items"]
+        ]
+        lines += [
+            {
+                "kind": "credit",
+                "move_id": credit["move_id"],
+                "move_line_id": credit["line_id"],
+                "collection_id": credit["collection_id"],
+                "date": credit["date"],
+                "currency_id": credit["currency_id"],
+                "amount_residual": credit["amount"],
+                "amount": credit["amount"],
+            }
+            for credit in values.get("credits", [])
+        ]
+        return lines
+
+    def _followup_stamp_levels(self, items):
+        """Each instalment reminded keeps the level its age reached; its
+        invoice, the highest level of its instalments."""
+        MoveLine = self.env["account.move.line"]
+        by_level = {}
+        for item in items:
+            by_level.setdefault(item["level_id"], []).append(item["line_id"])
+        for level_id, line_ids in by_level.items():
+            MoveLine.browse(line_ids).write({"followup_level_id": level_id})
+        moves = MoveLine.browse([item["line_id"] for item in items]).move_id
+        for move in moves:
+            levels = move.line_ids.followup_level_id
+            top = max(levels, key=lambda level: (level.days, level.id))
+            if move.followup_level_id != top:
+                move.followup_level_id = top
 
     def _followup_put_on_hold(self, level):
         """Put the customer on credit hold in the profile's company, unless a
@@ -574,7 +891,7 @@ class SaleReconciliationCreditProfile(models.Model):
                     partner.message_post(
                         body=_(
                             "Credit hold of %(company)s lifted by the follow-up: "
-                            "nothing is overdue at a hold level any more.",
+                            "what it reminded at a hold level is paid.",
                             company=company.name,
                         ),
                         subtype_xmlid="mail.mt_note",
@@ -599,9 +916,7 @@ class SaleReconciliationCreditProfile(models.Model):
         return count
 
 
-def _group_by_level(items):
-    """{level id: {move ids}} of follow-up items."""
-    result = {}
-    for move_id, level_id, _residual, _due in items:
-        result.setdefault(level_id, set()).add(move_id)
-    return result
+def _credits_to_match(values):
+    """Overdue invoices and unapplied credits of one customer: accounting
+    should match them."""
+    return values["credit_amount"] > 0 and values["overdue_gross_amount"] > 0

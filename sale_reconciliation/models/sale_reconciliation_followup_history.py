@@ -62,11 +62,24 @@ class SaleReconciliationFollowupHistory(models.Model):
     amount = fields.Monetary(
         string="Amount Reminded",
         readonly=True,
-        help="What the invoices listed still owed when the reminder was sent.",
+        help="What the instalments listed still owed when the reminder was "
+        "sent, net of the customer's credits, in the company's currency (the "
+        "reminder itself states each currency's own total).",
+    )
+    line_ids = fields.One2many(
+        "sale.reconciliation.followup.history.line",
+        "history_id",
+        string="Lines",
+        readonly=True,
     )
     message_id = fields.Many2one("mail.message", readonly=True)
     letter_id = fields.Many2one("ir.attachment", readonly=True)
     portal_url = fields.Char(compute="_compute_portal_url")
+    pay_url = fields.Char(
+        compute="_compute_portal_url",
+        help="Odoo's page where the customer pays all its overdue invoices "
+        "at once, when the company has an online payment provider.",
+    )
 
     # -------------------------------------------------------------------------
     # COMPUTE METHODS
@@ -75,7 +88,31 @@ class SaleReconciliationFollowupHistory(models.Model):
     @api.depends("company_id")
     def _compute_portal_url(self):
         for history in self:
-            history.portal_url = f"{history.get_base_url()}/my/invoices"
+            base_url = history.get_base_url()
+            history.portal_url = f"{base_url}/my/invoices"
+            history.pay_url = (
+                f"{base_url}/my/invoices/overdue"
+                if history._has_online_payment()
+                else False
+            )
+
+    def _has_online_payment(self):
+        """Whether the customer can pay online: a payment provider of the
+        company is enabled (or in test mode)."""
+        self.ensure_one()
+        # sudo: payment.provider - only whether one is enabled is read, for
+        # whoever renders the reminder.
+        return bool(
+            self.env["payment.provider"]
+            .sudo()
+            .search_count(
+                [
+                    ("state", "in", ("enabled", "test")),
+                    ("company_id", "=", self.company_id.id),
+                ],
+                limit=1,
+            )
+        )
 
     # -------------------------------------------------------------------------
     # CRUD
@@ -93,21 +130,53 @@ class SaleReconciliationFollowupHistory(models.Model):
     # -------------------------------------------------------------------------
 
     def _get_lines(self):
-        """The invoices of the reminder, oldest due first, with what they
-        still owe and their days overdue at the reminder's date."""
+        """The instalments of the reminder, oldest due first, each with its
+        due date, days overdue at the reminder's date, what it still owed
+        (``residual``) and what it owed net of the customer's credits
+        (``amount``), in its own ``currency``."""
         self.ensure_one()
-        lines = []
-        for move in self.move_ids.sorted(lambda m: (m.invoice_date_due, m.id)):
-            due = move.invoice_date_due
-            lines.append(
-                {
-                    "move": move,
-                    "due": due,
-                    "days": (self.date - due).days if due else 0,
-                    "residual": move.amount_residual_signed,
-                }
-            )
-        return lines
+        return [
+            {
+                "move": line.move_id,
+                "due": line.date,
+                "days": line.days_overdue,
+                "residual": line.amount_residual,
+                "amount": line.amount,
+                "currency": line.currency_id,
+            }
+            for line in self.line_ids.filtered(lambda line: line.kind == "due")
+        ]
+
+    def _get_credits(self):
+        """The customer's credits the reminder set against its instalments:
+        unapplied payments and credit notes, collections in hand."""
+        self.ensure_one()
+        return [
+            {
+                "reference": line._reference(),
+                "date": line.date,
+                "amount": line.amount,
+                "currency": line.currency_id,
+            }
+            for line in self.line_ids.filtered(lambda line: line.kind == "credit")
+        ]
+
+    def _get_totals(self):
+        """What the reminder asks to pay, one total per currency."""
+        self.ensure_one()
+        totals = {}
+        for line in self.line_ids.filtered(lambda line: line.kind == "due"):
+            totals[line.currency_id] = totals.get(line.currency_id, 0.0) + line.amount
+        return [
+            {"currency": currency, "amount": amount}
+            for currency, amount in sorted(totals.items(), key=lambda t: t[0].name)
+        ]
+
+    def _format_totals(self):
+        return ", ".join(
+            format_amount(self.env, total["amount"], total["currency"])
+            for total in self._get_totals()
+        )
 
     def _get_report_base_filename(self):
         self.ensure_one()
@@ -226,10 +295,19 @@ class SaleReconciliationFollowupHistory(models.Model):
                 _(
                     "Follow-up %(level)s: %(amount)s overdue.",
                     level=self.level_id.name,
-                    amount=format_amount(self.env, self.amount, self.currency_id),
+                    amount=self._format_totals(),
                 )
             ),
-            Markup().join(Markup("<li>%s</li>") % move.name for move in self.move_ids),
+            Markup().join(
+                Markup("<li>%s</li>")
+                % _(
+                    "%(invoice)s due %(date)s: %(amount)s",
+                    invoice=line["move"].name,
+                    date=line["due"],
+                    amount=format_amount(self.env, line["amount"], line["currency"]),
+                )
+                for line in self._get_lines()
+            ),
         )
 
     def _schedule_activity(self):
@@ -261,6 +339,6 @@ class SaleReconciliationFollowupHistory(models.Model):
                     "%(amount)s overdue.",
                     customer=self.partner_id.name,
                     level=level.name,
-                    amount=format_amount(self.env, self.amount, self.currency_id),
+                    amount=self._format_totals(),
                 ),
             )

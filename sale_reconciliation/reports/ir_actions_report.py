@@ -1,7 +1,10 @@
 from odoo import models
 
 # Reports that print one document per wkhtmltopdf call.
-ONE_DOCUMENT_PER_CALL_REPORTS = ("sale_reconciliation.report_statement",)
+ONE_DOCUMENT_PER_CALL_REPORTS = (
+    "sale_reconciliation.report_statement",
+    "sale_reconciliation.report_followup_letter",
+)
 
 # The module's PDF reports run no script in their pages (the header's and
 # footer's page numbers are filled on load): wkhtmltopdf need not wait the

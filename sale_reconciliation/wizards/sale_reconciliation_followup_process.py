@@ -41,7 +41,7 @@ class SaleReconciliationFollowupProcess(models.TransientModel):
                     "level_id": prepared_values["level"].id,
                     "amount": prepared_values["amount"],
                     "invoice_count": len(
-                        {item[0] for item in prepared_values["items"]}
+                        {item["move_id"] for item in prepared_values["items"]}
                     ),
                     "recipient_id": prepared_values["recipient"].id,
                     "summary": profile._followup_describe(prepared_values),
