@@ -63,10 +63,12 @@
         "demo/res_partner_demo.xml",
         "demo/sale_order_demo.xml",
         "demo/credit_control_demo.xml",
-        "demo/sale_reconciliation_statement_demo.xml",
-        "demo/sale_reconciliation_period_demo.xml",
         "demo/sale_reconciliation_collection_demo.xml",
         "demo/sale_reconciliation_followup_demo.xml",
+        # Statements once every document they cover is posted, and the oldest
+        # month closed once its statement is accepted.
+        "demo/sale_reconciliation_statement_demo.xml",
+        "demo/sale_reconciliation_period_demo.xml",
     ],
     "assets": {
         "web.assets_frontend": [
