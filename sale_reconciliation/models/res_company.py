@@ -100,6 +100,18 @@ class ResCompany(models.Model):
         help="Collections dated up to the period's end that the salesperson has "
         "not handed over to a cashier.",
     )
+    collection_difference_account_id = fields.Many2one(
+        "account.account",
+        check_company=True,
+        domain="[('deprecated', '=', False), ('account_type', 'not in', "
+        "('asset_receivable', 'liability_payable', 'asset_cash', "
+        "'liability_credit_card', 'off_balance'))]",
+        help="Where the cashier's check of a collection books what is missing "
+        "from what the customer paid the salesperson (a current asset for what "
+        "staff owe, or a cash-shortage expense), and an over-receipt the "
+        "cashier does not leave to the customer's credit. Not a receivable, "
+        "payable or cash account: Odoo's payments take those for their own.",
+    )
 
     credit_policy = fields.Selection(
         selection=[("warn", "Warn"), ("block", "Block")],

@@ -49,6 +49,9 @@ class ResConfigSettings(models.TransientModel):
     closing_collections_blocking = fields.Boolean(
         related="company_id.closing_collections_blocking", readonly=False
     )
+    collection_difference_account_id = fields.Many2one(
+        related="company_id.collection_difference_account_id", readonly=False
+    )
     credit_policy = fields.Selection(related="company_id.credit_policy", readonly=False)
     credit_overdue_hold = fields.Boolean(
         related="company_id.credit_overdue_hold", readonly=False
