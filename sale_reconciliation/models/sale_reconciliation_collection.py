@@ -7,7 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from .reconciliation_access import with_context_defaults
+from .reconciliation_access import MANAGER_GROUP, with_context_defaults
 
 # Cashiers: the users of Odoo's invoicing, who register customer payments.
 CASHIER_GROUP = "account.group_account_invoice"
@@ -21,6 +21,12 @@ COLLECTION_METHODS = [
     ("other", "Other"),
 ]
 
+# Where an over-receipt goes, the cashier's choice when confirming.
+OVER_RECEIPT_CHOICES = [
+    ("customer", "Customer's Credit"),
+    ("account", "Difference Account"),
+]
+
 # Where the collection is in its workflow and what the cashier found: written
 # by the action methods only, whoever calls write(), superuser included.
 WORKFLOW_FIELDS = {
@@ -30,10 +36,31 @@ WORKFLOW_FIELDS = {
     "received_amount",
     "difference_reason",
     "journal_id",
+    "difference_account_id",
     "payment_id",
     "confirmed_by_id",
     "confirmed_date",
     "rejection_reason",
+}
+# Account types a payment's write-off line cannot use: account.payment reads
+# such a line as its receivable/payable counterpart or as its liquidity.
+DIFFERENCE_ACCOUNT_REFUSED = (
+    "asset_receivable",
+    "liability_payable",
+    "asset_cash",
+    "liability_credit_card",
+    "off_balance",
+)
+# What a collection says of the money of its sales period: frozen while that
+# period is closed, as the amounts of its orders are.
+PERIOD_FIELDS = {
+    "date",
+    "amount",
+    "currency_id",
+    "company_id",
+    "partner_id",
+    "method",
+    "user_id",
 }
 # Fields a collection no longer in draft still lets the chatter write.
 WRITABLE_AFTER_DRAFT_PREFIXES = ("message_", "activity_", "website_message_")
@@ -55,6 +82,50 @@ def check_draft_owner_write(records, vals, closed_error, owner_error):
     others = records.filtered(lambda record: record.user_id != env.user)
     if frozen and others and not env.su:
         raise AccessError(owner_error(others[0]))
+
+
+def check_own_unlink(records, manager_error, owner_error):
+    """A draft collection or handover is deleted by its salesperson through
+    unlink(); anybody else's unlink() is refused, a reconciliation manager
+    being told to give a reason (action_delete, which deletes as superuser
+    once it has checked who asks and posted the reason). The superuser
+    excepted, as for write()."""
+    env = records.env
+    others = records.filtered(lambda record: record.user_id != env.user)
+    if not others or env.su:
+        return
+    if env.user.has_group(MANAGER_GROUP):
+        raise UserError(manager_error(others[0]))
+    raise AccessError(owner_error(others[0]))
+
+
+def delete_with_reason(records, reason, post_reason):
+    """Delete ``records`` (collections or handovers) for their salesperson or
+    a reconciliation manager, who must say why. The records disappear with
+    their chatter, so ``post_reason(reason)`` posts the reason where it stays
+    (the customer, the salesperson) before they go. Returns True."""
+    env = records.env
+    reason = (reason or "").strip()
+    if not reason:
+        raise UserError(
+            _("Say why you delete %(names)s.", names=", ".join(records.mapped("name")))
+        )
+    # The user's own access (rules included) to what they delete.
+    records.check_access("unlink")
+    others = records.filtered(lambda record: record.user_id != env.user)
+    if others and not (env.su or env.user.has_group(MANAGER_GROUP)):
+        raise AccessError(
+            _(
+                "Only %(user)s or a reconciliation manager may delete %(name)s.",
+                user=others[0].user_id.name,
+                name=others[0].name,
+            )
+        )
+    post_reason(reason)
+    # sudo: unlink - who asks and why was checked above; the deletion guards
+    # (draft only, open sales period) still apply to the superuser.
+    records.sudo().unlink()
+    return True
 
 
 # The workflow's own writes carry this object in their context: a JSON-RPC
@@ -205,6 +276,16 @@ class SaleReconciliationCollection(models.Model):
         copy=False,
         check_company=True,
     )
+    difference_account_id = fields.Many2one(
+        "account.account",
+        string="Difference Booked On",
+        readonly=True,
+        copy=False,
+        check_company=True,
+        help="The company's collection difference account, where the cashier's "
+        "check booked the difference; empty when there was none or when an "
+        "over-receipt was left to the customer's credit.",
+    )
     payment_id = fields.Many2one(
         "account.payment",
         readonly=True,
@@ -315,6 +396,24 @@ class SaleReconciliationCollection(models.Model):
                 raise AccessError(
                     _("Users record the collections they made themselves only.")
                 )
+            # The date and company the record gets, defaults included.
+            dated = with_context_defaults(self, vals, {"date", "company_id"})
+            day = fields.Date.to_date(dated.get("date")) or (
+                fields.Date.context_today(self)
+            )
+            company = self.env["res.company"].browse(
+                dated.get("company_id") or self.env.company.id
+            )
+            period = self._find_closed_sales_period(company, day)
+            if period:
+                raise UserError(
+                    _(
+                        "The sales period %(period)s is closed: no collection "
+                        "is recorded on %(date)s.",
+                        period=period.name,
+                        date=day,
+                    )
+                )
         for vals in vals_list:
             company = self.env["res.company"].browse(
                 vals.get("company_id") or self.env.company.id
@@ -323,7 +422,9 @@ class SaleReconciliationCollection(models.Model):
                 "sale.reconciliation.collection"
             ) or _("New")
         collections = super().create(vals_list)
-        collections.filtered("handover_id")._check_handover_open()
+        in_handover = collections.filtered("handover_id")
+        in_handover._check_handover_open()
+        in_handover._check_handover_match()
         return collections
 
     def write(self, vals):
@@ -355,9 +456,37 @@ class SaleReconciliationCollection(models.Model):
             )
             if "handover_id" in fnames:
                 self._check_handover_open()
+        # Whoever writes, superuser included: a closed sales period keeps its
+        # collections as they were, and none is moved into it.
+        if fnames & PERIOD_FIELDS:
+            self._check_sales_period_open(_("change"))
+        if fnames & {"date", "company_id"}:
+            for collection in self:
+                company = (
+                    self.env["res.company"].browse(vals["company_id"])
+                    if "company_id" in vals
+                    else collection.company_id
+                )
+                day = (
+                    fields.Date.to_date(vals["date"])
+                    if "date" in vals
+                    else collection.date
+                )
+                period = self._find_closed_sales_period(company, day)
+                if period:
+                    raise UserError(
+                        _(
+                            "Collection %(name)s cannot be dated in the closed "
+                            "sales period %(period)s.",
+                            name=collection.name,
+                            period=period.name,
+                        )
+                    )
         result = super().write(vals)
         if "handover_id" in fnames and not self._is_workflow_write():
             self._check_handover_open()
+        if fnames & {"handover_id", "currency_id", "company_id", "user_id"}:
+            self._check_handover_match()
         return result
 
     @api.ondelete(at_uninstall=False)
@@ -371,6 +500,30 @@ class SaleReconciliationCollection(models.Model):
                         name=collection.name,
                     )
                 )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_closed_period(self):
+        self._check_sales_period_open(_("delete"))
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_another_salesperson(self):
+        check_own_unlink(
+            self,
+            lambda other: _(
+                "Collection %(name)s is %(user)s's record of what they "
+                "collected: a reconciliation manager deletes it with a reason "
+                "(Delete with a Reason), which is kept on the customer.",
+                name=other.name,
+                user=other.user_id.name,
+            ),
+            lambda other: _(
+                "Collection %(name)s is %(user)s's record of what they "
+                "collected: only they, or a reconciliation manager giving a "
+                "reason, may delete it.",
+                name=other.name,
+                user=other.user_id.name,
+            ),
+        )
 
     # -------------------------------------------------------------------------
     # ACTIONS
@@ -405,11 +558,17 @@ class SaleReconciliationCollection(models.Model):
         self.write({"handover_id": handover.id})
         return handover._get_records_action(name=_("Handover"))
 
-    def action_confirm(self, received_amount, journal_id, difference_reason=None):
+    def action_confirm(
+        self, received_amount, journal_id, difference_reason=None, over_receipt=None
+    ):
         """The cashier confirms what arrived of this collection: a customer
         payment of ``received_amount`` in the journal ``journal_id`` (cash or
-        bank), matched with the collection's invoices. A difference with the
-        amount collected needs ``difference_reason``."""
+        bank) that credits the customer with what the collection says they
+        paid, matched with the collection's invoices. A difference with the
+        amount collected needs ``difference_reason``. A shortfall goes to the
+        company's collection difference account (Odoo's payment write-off); an
+        over-receipt goes to the customer's credit, or to that account when
+        ``over_receipt`` is ``"account"``."""
         self.ensure_one()
         self._check_cashier(_("confirm"))
         self._lock_for_checking()
@@ -425,6 +584,15 @@ class SaleReconciliationCollection(models.Model):
                     "collection %(name)s in.",
                     company=self.company_id.name,
                     name=self.name,
+                )
+            )
+        over_receipt = over_receipt or "customer"
+        if over_receipt not in dict(OVER_RECEIPT_CHOICES):
+            raise UserError(
+                _(
+                    "An over-receipt goes to the customer's credit or to the "
+                    "collection difference account, not to “%(choice)s”.",
+                    choice=over_receipt,
                 )
             )
         received_amount = self.currency_id.round(float(received_amount or 0.0))
@@ -448,13 +616,18 @@ class SaleReconciliationCollection(models.Model):
                     received=self._format(received_amount),
                 )
             )
-        payment = self._create_payment(received_amount, journal)
+        # A shortfall is never the customer's, who paid the amount collected;
+        # an over-receipt is theirs unless the cashier says otherwise.
+        to_account = difference < 0 or (difference > 0 and over_receipt == "account")
+        account = self._get_difference_account(received_amount) if to_account else None
+        payment = self._create_payment(received_amount, journal, account)
         self._write_workflow(
             {
                 "state": "confirmed",
                 "received_amount": received_amount,
                 "difference_reason": difference_reason if difference else False,
                 "journal_id": journal.id,
+                "difference_account_id": account.id if account else False,
                 "payment_id": payment.id,
                 "confirmed_by_id": self.env.user.id,
                 "confirmed_date": fields.Datetime.now(),
@@ -471,9 +644,12 @@ class SaleReconciliationCollection(models.Model):
         )
         if difference:
             body = _(
-                "%(body)s Difference of %(difference)s: %(reason)s",
+                "%(body)s Difference of %(difference)s (%(booked)s): %(reason)s",
                 body=body,
                 difference=self._format(self.difference),
+                booked=_("booked on %(account)s", account=account.display_name)
+                if account
+                else _("left to the customer's credit"),
                 reason=difference_reason,
             )
         if refusal:
@@ -520,6 +696,38 @@ class SaleReconciliationCollection(models.Model):
         self.ensure_one()
         return self.payment_id._get_records_action()
 
+    def action_delete(self, reason):
+        """Delete these draft collections, saying why: their salesperson, or
+        a reconciliation manager for anybody's (a plain unlink() of another's
+        collection is refused). The reason is posted on the customer, where
+        the receipt they hold is looked for once the collection is gone, and
+        on the draft handover that held the collection."""
+
+        def post_reason(reason):
+            for collection in self:
+                body = _(
+                    "Collection %(name)s of %(date)s, %(amount)s by %(method)s "
+                    "collected by %(user)s, deleted by %(deleter)s: %(reason)s",
+                    name=collection.name,
+                    date=collection.date,
+                    amount=collection._format(collection.amount),
+                    method=dict(COLLECTION_METHODS)[collection.method],
+                    user=collection.user_id.name,
+                    deleter=self.env.user.name,
+                    reason=reason,
+                )
+                # sudo: res.partner - a note on the customer, whose record the
+                # user may read without being allowed to edit it.
+                collection.partner_id.commercial_partner_id.sudo().message_post(
+                    body=body, subtype_xmlid="mail.mt_note"
+                )
+                if collection.handover_id:
+                    collection.handover_id.sudo().message_post(
+                        body=body, subtype_xmlid="mail.mt_note"
+                    )
+
+        return delete_with_reason(self, reason, post_reason)
+
     # -------------------------------------------------------------------------
     # BUSINESS METHODS
     # -------------------------------------------------------------------------
@@ -542,6 +750,66 @@ class SaleReconciliationCollection(models.Model):
 
     def _is_workflow_write(self):
         return self.env.context.get(WORKFLOW_KEY) is WORKFLOW_TOKEN
+
+    def _get_closed_sales_periods(self):
+        """{collection: closed sales period} for these collections dated in
+        one."""
+        dated = self.filtered("date")
+        if not dated:
+            return {}
+        closed_period = self.env["sale.reconciliation.period"]._find_closed_periods(
+            dated.company_id, min(dated.mapped("date")), max(dated.mapped("date"))
+        )
+        periods = {
+            collection: closed_period(collection.company_id, collection.date)
+            for collection in dated
+        }
+        return {collection: period for collection, period in periods.items() if period}
+
+    @api.model
+    def _find_closed_sales_period(self, company, day):
+        """The closed sales period of ``company`` that ``day`` falls in, or
+        None."""
+        if not company or not day:
+            return None
+        Period = self.env["sale.reconciliation.period"]
+        return Period._find_closed_periods(company, day, day)(company, day)
+
+    def _check_sales_period_open(self, what):
+        """Refuse ``what`` on collections dated in a closed sales period."""
+        for collection, period in self._get_closed_sales_periods().items():
+            raise UserError(
+                _(
+                    "Collection %(name)s is dated in the closed sales period "
+                    "%(period)s: you cannot %(what)s it.",
+                    name=collection.name,
+                    period=period.name,
+                    what=what,
+                )
+            )
+
+    def _check_handover_match(self):
+        """A handover holds collections of its salesperson and currency (its
+        company is checked by check_company)."""
+        for collection in self.filtered("handover_id"):
+            handover = collection.handover_id
+            if (
+                collection.currency_id != handover.currency_id
+                or collection.user_id != handover.user_id
+            ):
+                raise UserError(
+                    _(
+                        "Collection %(name)s (%(currency)s, %(user)s) cannot be "
+                        "in handover %(handover)s, of %(handover_user)s's "
+                        "collections in %(handover_currency)s.",
+                        name=collection.name,
+                        currency=collection.currency_id.name,
+                        user=collection.user_id.name,
+                        handover=handover.name,
+                        handover_user=handover.user_id.name,
+                        handover_currency=handover.currency_id.name,
+                    )
+                )
 
     def _check_handover_open(self):
         """Collections join or leave a handover only while both are drafts."""
@@ -640,9 +908,48 @@ class SaleReconciliationCollection(models.Model):
                 )
             )
 
-    def _prepare_payment_vals(self, received_amount, journal):
+    def _get_difference_account(self, received_amount):
+        """The company's collection difference account, which a difference
+        booked off the customer needs."""
         self.ensure_one()
-        return {
+        account = self.company_id.collection_difference_account_id
+        if not account:
+            raise UserError(
+                _(
+                    "Collection %(name)s was of %(amount)s and %(received)s "
+                    "arrived: set the Collection Difference Account of "
+                    "%(company)s (Settings > Sales Reconciliation > Collections) "
+                    "to book the difference, or leave an over-receipt to the "
+                    "customer's credit.",
+                    name=self.name,
+                    amount=self._format(self.amount),
+                    received=self._format(received_amount),
+                    company=self.company_id.name,
+                )
+            )
+        if account.deprecated or account.account_type in DIFFERENCE_ACCOUNT_REFUSED:
+            # Odoo takes a receivable or payable write-off line for the
+            # payment's counterpart, and a liquidity one for its money.
+            raise UserError(
+                _(
+                    "The Collection Difference Account %(account)s of "
+                    "%(company)s is deprecated, or a receivable, payable, cash "
+                    "or off-balance account, which a payment's write-off cannot "
+                    "use: choose another in Settings > Sales Reconciliation > "
+                    "Collections.",
+                    account=account.display_name,
+                    company=self.company_id.name,
+                )
+            )
+        return account
+
+    def _prepare_payment_vals(self, received_amount, journal, difference_account=None):
+        """A payment of what reached the cashier. With ``difference_account``,
+        Odoo's write-off line books the difference there, so the customer is
+        credited with the collection's amount. The write-off line names the
+        salesperson, who answers for the difference, not the customer."""
+        self.ensure_one()
+        vals = {
             "payment_type": "inbound",
             "partner_type": "customer",
             "partner_id": self.partner_id.commercial_partner_id.id,
@@ -653,23 +960,73 @@ class SaleReconciliationCollection(models.Model):
             "date": fields.Date.context_today(self),
             "memo": " ".join(filter(None, [self.name, self.reference])),
         }
+        if difference_account:
+            # Debit when short, credit when over: the receivable line is then
+            # the collection's amount (account.payment's own arithmetic).
+            write_off = self.amount - received_amount
+            vals["write_off_line_vals"] = [
+                {
+                    "name": _("Collection difference %(name)s", name=self.name),
+                    "account_id": difference_account.id,
+                    "partner_id": self.user_id.partner_id.id,
+                    "currency_id": self.currency_id.id,
+                    "amount_currency": write_off,
+                    "balance": self.currency_id._convert(
+                        write_off,
+                        self.company_id.currency_id,
+                        self.company_id,
+                        vals["date"],
+                    ),
+                }
+            ]
+        return vals
 
-    def _create_payment(self, received_amount, journal):
+    def _create_payment(self, received_amount, journal, difference_account=None):
+        # A savepoint: a refused payment leaves nothing behind, even to a
+        # caller that goes on after the error.
+        with self.env.cr.savepoint():
+            payment = self._create_payment_checked(
+                received_amount, journal, difference_account
+            )
+        return payment
+
+    def _create_payment_checked(self, received_amount, journal, difference_account):
+        """The posted payment, refused when it would drop the difference."""
         payment = (
             self.env["account.payment"]
             .with_company(self.company_id)
-            .create(self._prepare_payment_vals(received_amount, journal))
+            .create(
+                self._prepare_payment_vals(received_amount, journal, difference_account)
+            )
         )
+        if difference_account and not payment.move_id:
+            # Odoo makes no journal entry for a payment method without an
+            # outstanding account, and so would drop the write-off.
+            raise UserError(
+                _(
+                    "%(method)s of %(journal)s has no outstanding receipts "
+                    "account: Odoo makes no journal entry for its payments, and "
+                    "the difference of collection %(name)s could not be booked. "
+                    "Receive it in another journal.",
+                    method=payment.payment_method_line_id.name,
+                    journal=journal.display_name,
+                    name=self.name,
+                )
+            )
         payment.action_post()
         return payment
 
     def _match_payment(self, payment):
         """Match the payment with the collection's invoices through the
         payment matching's own reconciliation (each proposal in a savepoint,
-        Odoo's refusal kept). Returns why it was not matched, or None."""
+        Odoo's refusal kept), and link it to the invoices it paid. Returns why
+        it was not matched, or None."""
         self.ensure_one()
+        if not payment.move_id:
+            self._link_payment_without_entry(payment)
+            return None
         credit = payment.move_id.line_ids.filtered(
-            lambda line: line.account_id.account_type == "asset_receivable"
+            lambda line: line.account_id == payment.destination_account_id
             and not line.reconciled
         )
         if not self.invoice_ids or not credit:
@@ -708,5 +1065,28 @@ class SaleReconciliationCollection(models.Model):
         )
         _matched, refused = match.line_ids._reconcile()
         if not refused:
-            debits.move_id.matched_payment_ids += payment
+            # Only the invoices the payment settled a part of.
+            paid = debits.filtered(
+                lambda line: credit in line.matched_credit_ids.credit_move_id
+            ).move_id
+            paid.matched_payment_ids += payment
         return refused.refusal or None
+
+    def _link_payment_without_entry(self, payment):
+        """A payment without journal entry (its method has no outstanding
+        account) is matched by Odoo through the invoices it is linked to
+        (matched_payment_ids, the invoice then being in payment): link the
+        invoices the collection's amount covers, oldest due first."""
+        invoices = self.invoice_ids.filtered(
+            lambda move: move.state == "posted"
+            and move.currency_id == payment.currency_id
+            and move.payment_state in ("not_paid", "partial")
+        ).sorted(lambda move: (move.invoice_date_due or move.date, move.id))
+        left = self.amount
+        paid = self.env["account.move"]
+        for invoice in invoices:
+            if self.currency_id.compare_amounts(left, 0.0) <= 0:
+                break
+            paid |= invoice
+            left -= invoice.amount_residual
+        paid.matched_payment_ids += payment

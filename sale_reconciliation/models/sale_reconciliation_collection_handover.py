@@ -4,7 +4,12 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .reconciliation_access import with_context_defaults
-from .sale_reconciliation_collection import CASHIER_GROUP, check_draft_owner_write
+from .sale_reconciliation_collection import (
+    CASHIER_GROUP,
+    check_draft_owner_write,
+    check_own_unlink,
+    delete_with_reason,
+)
 
 # Written by the action methods only, whoever calls write().
 HANDOVER_WORKFLOW_FIELDS = {"name", "state", "date"}
@@ -238,12 +243,46 @@ class SaleReconciliationCollectionHandover(models.Model):
                     user=other.user_id.name,
                 ),
             )
+        # Whoever writes: the totals of a handover are of its collections, in
+        # its currency and company.
+        for fname in ("currency_id", "company_id"):
+            if fname not in vals:
+                continue
+            for handover in self.filtered("collection_ids"):
+                if handover[fname].id != vals[fname]:
+                    raise UserError(
+                        _(
+                            "Handover %(name)s holds collections: its %(field)s "
+                            "is theirs and cannot change.",
+                            name=handover.name,
+                            field=self._fields[fname]._description_string(self.env),
+                        )
+                    )
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_handed_over(self):
         if self.filtered(lambda h: h.state != "draft"):
             raise UserError(_("Only a draft handover can be deleted."))
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_another_salesperson(self):
+        check_own_unlink(
+            self,
+            lambda other: _(
+                "Handover %(name)s is %(user)s's: a reconciliation manager "
+                "deletes it with a reason (Delete with a Reason), which is kept "
+                "on the salesperson and on its collections.",
+                name=other.name,
+                user=other.user_id.name,
+            ),
+            lambda other: _(
+                "Handover %(name)s is %(user)s's: only they, or a "
+                "reconciliation manager giving a reason, may delete it.",
+                name=other.name,
+                user=other.user_id.name,
+            ),
+        )
 
     # -------------------------------------------------------------------------
     # ACTIONS
@@ -276,6 +315,37 @@ class SaleReconciliationCollectionHandover(models.Model):
                 summary=_("Check the collections handed over"),
             )
         return True
+
+    def action_delete(self, reason):
+        """Delete these draft handovers, saying why: their salesperson, or a
+        reconciliation manager for anybody's (a plain unlink() of another's
+        handover is refused). Their collections go back to the salesperson's
+        hands. The reason is posted on each collection the handover held, and
+        on the salesperson's contact when it held none, since the handover's
+        own chatter goes with it."""
+
+        def post_reason(reason):
+            for handover in self:
+                body = _(
+                    "Handover %(name)s of %(user)s (%(count)s collections, "
+                    "%(total)s) deleted by %(deleter)s: %(reason)s",
+                    name=handover.name,
+                    user=handover.user_id.name,
+                    count=len(handover.collection_ids),
+                    total=handover.currency_id.format(handover.amount_total),
+                    deleter=self.env.user.name,
+                    reason=reason,
+                )
+                # sudo: mail - a note on records the deleter may read without
+                # being allowed to edit them (another's collections, a user's
+                # contact).
+                threads = handover.collection_ids.sudo() or (
+                    handover.user_id.partner_id.sudo()
+                )
+                for thread in threads:
+                    thread.message_post(body=body, subtype_xmlid="mail.mt_note")
+
+        return delete_with_reason(self, reason, post_reason)
 
     def action_check(self):
         """Open the cashier's check of the collections still to check."""

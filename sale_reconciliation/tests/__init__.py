@@ -22,6 +22,7 @@ from . import test_statement_currencies
 from . import test_statement_pdf
 from . import test_collections
 from . import test_collection_concurrency
+from . import test_collection_differences
 from . import test_statement_run
 from . import test_credit_concurrency
 from . import test_followup

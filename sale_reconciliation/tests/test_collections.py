@@ -38,6 +38,16 @@ class CollectionCommon(StatementCommon):
         cls.cash = cls.company_data["default_journal_cash"]
         cls.Collection = cls.env["sale.reconciliation.collection"]
         cls.Handover = cls.env["sale.reconciliation.collection.handover"]
+        # Where the cashier's check books differences: a current asset, the
+        # shortages salespeople are to make good.
+        cls.difference_account = cls.env["account.account"].create(
+            {
+                "name": "Collection Differences",
+                "code": "141900",
+                "account_type": "asset_current",
+            }
+        )
+        company.collection_difference_account_id = cls.difference_account
 
     def record(self, amount, user=None, method="cash", invoices=None, **values):
         user = user or self.salesperson
@@ -66,6 +76,29 @@ class CollectionCommon(StatementCommon):
         return collection.with_user(user or self.cashier).action_confirm(
             received, (journal or self.cash).id, reason
         )
+
+    def difference_lines(self):
+        return self.env["account.move.line"].search(
+            [
+                ("account_id", "=", self.difference_account.id),
+                ("parent_state", "=", "posted"),
+            ]
+        )
+
+    def difference_balance(self):
+        """The collection difference account's balance: a debit when short."""
+        return sum(self.difference_lines().mapped("balance"))
+
+    def customer_balance(self):
+        """What the customer owes, as Odoo's journal items have it."""
+        lines = self.env["account.move.line"].search(
+            [
+                ("partner_id", "=", self.customer.id),
+                ("account_id.account_type", "=", "asset_receivable"),
+                ("parent_state", "=", "posted"),
+            ]
+        )
+        return sum(lines.mapped("balance"))
 
     def invoice_for_salesperson(self, amount):
         invoice = self.init_invoice(
@@ -151,6 +184,8 @@ class TestCollections(CollectionCommon):
         self.assertFalse(handover.activity_ids, "the cashier's activity is done")
 
     def test_a_short_collection_needs_a_reason_and_stays_visible(self):
+        """The customer paid 500: the invoice is paid, the 20 missing go to
+        the collection difference account."""
         invoice = self.invoice_for_salesperson(500.0)
         collection = self.record(500.0, invoices=invoice)
         handover = self.hand_over(collection)
@@ -176,8 +211,10 @@ class TestCollections(CollectionCommon):
             ],
         )
         self.assertEqual(collection.payment_id.amount, 480.0)
-        self.assertEqual(invoice.payment_state, "partial")
-        self.assertEqual(invoice.amount_residual, 20.0)
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        self.assertEqual(invoice.amount_residual, 0.0)
+        self.assertEqual(self.customer_balance(), 0.0)
+        self.assertEqual(self.difference_balance(), 20.0)
         self.assertRecordValues(
             handover, [{"amount_received": 480.0, "amount_difference": -20.0}]
         )
@@ -189,6 +226,8 @@ class TestCollections(CollectionCommon):
         )
 
     def test_an_over_collection_pays_the_invoice_and_leaves_the_rest_open(self):
+        """Unless the cashier says otherwise, an over-receipt is the
+        customer's credit."""
         invoice = self.invoice_for_salesperson(500.0)
         collection = self.record(500.0, invoices=invoice)
         self.hand_over(collection)
@@ -196,6 +235,8 @@ class TestCollections(CollectionCommon):
         self.assertEqual(collection.difference, 20.0)
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
         self.assertPaymentFigures(collection.payment_id, "partial", 20.0)
+        self.assertEqual(self.customer_balance(), -20.0)
+        self.assertEqual(self.difference_balance(), 0.0)
 
     def test_reject_needs_a_reason_and_makes_no_payment(self):
         collection = self.record(200.0, method="transfer", reference="TR-88")

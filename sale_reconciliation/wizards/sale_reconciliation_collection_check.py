@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.sale_reconciliation_collection import OVER_RECEIPT_CHOICES
+
 
 class SaleReconciliationCollectionCheck(models.TransientModel):
     """The cashier goes through the collections of a handover: confirms each
@@ -59,7 +61,10 @@ class SaleReconciliationCollectionCheck(models.TransientModel):
                 line.collection_id.action_reject(line.reason)
             else:
                 line.collection_id.action_confirm(
-                    line.received_amount, line.journal_id.id, line.reason
+                    line.received_amount,
+                    line.journal_id.id,
+                    line.reason,
+                    over_receipt=line.over_receipt,
                 )
         return {"type": "ir.actions.act_window_close"}
 
@@ -94,6 +99,16 @@ class SaleReconciliationCollectionCheckLine(models.TransientModel):
     company_id = fields.Many2one(related="collection_id.company_id")
     reason = fields.Char(
         help="Why the amount received differs, or why the collection is rejected."
+    )
+    over_receipt = fields.Selection(
+        selection=OVER_RECEIPT_CHOICES,
+        string="Over-Receipt To",
+        required=True,
+        default="customer",
+        help="Where more than the customer paid the salesperson goes: the "
+        "customer's credit, or the company's collection difference account. "
+        "A shortfall always goes to that account: the customer is credited with "
+        "what they paid.",
     )
 
     @api.depends("decision", "received_amount", "amount")
