@@ -7,11 +7,9 @@ from odoo.tests import new_test_user, tagged
 from .common import StatementCommon
 
 
-@tagged("post_install", "-at_install")
-class TestFollowup(StatementCommon):
-    """Invoices due on 2025-03-01 reminded at 3, 15 and 30 days (the last
-    one putting the customer on hold), with a friendly reminder 5 days
-    before the due date for some tests."""
+class FollowupCommon(StatementCommon):
+    """Follow-up levels at 3, 15 and 30 days (the last one putting the
+    customer on hold), a credit manager, and helpers."""
 
     @classmethod
     def setUpClass(cls):
@@ -89,6 +87,13 @@ class TestFollowup(StatementCommon):
         )
         wizard.action_process()
         return wizard
+
+
+@tagged("post_install", "-at_install")
+class TestFollowup(FollowupCommon):
+    """Invoices due on 2025-03-01 reminded at 3, 15 and 30 days (the last
+    one putting the customer on hold), with a friendly reminder 5 days
+    before the due date for some tests."""
 
     # -------------------------------------------------------------------------
     # Levels and dates
