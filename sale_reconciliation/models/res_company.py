@@ -290,7 +290,9 @@ class ResCompany(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         # EXTENDS base: a new company gets its statement and seal sequences
-        # now, not from two first statements made at once.
+        # now, not from two first statements made at once, and the default
+        # follow-up levels.
         companies = super().create(vals_list)
         self.env["sale.reconciliation.statement"]._create_statement_sequences(companies)
+        self.env["sale.reconciliation.followup.level"]._create_default_levels(companies)
         return companies

@@ -1,6 +1,14 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+# The levels the module installs for the main company; each company created
+# later gets its copies.
+DEFAULT_LEVELS = (
+    "sale_reconciliation.followup_level_reminder",
+    "sale_reconciliation.followup_level_firm",
+    "sale_reconciliation.followup_level_final",
+)
+
 
 class SaleReconciliationFollowupLevel(models.Model):
     """One step of a company's collections follow-up (催款): reached by an
@@ -136,3 +144,23 @@ class SaleReconciliationFollowupLevel(models.Model):
         # sudo: mail.template - only its model is read, whoever edits the level.
         template = self.sudo().mail_template_id
         return not template or template.model == "sale.reconciliation.followup.history"
+
+    @api.model
+    def _create_default_levels(self, companies):
+        """Give each of ``companies`` that has no follow-up level the
+        module's default ones, translations included (copy() keeps them)."""
+        # sudo: the levels are set up with the company, by whoever creates
+        # it; the defaults belong to the main company, which that user may
+        # not be in.
+        level_sudo = self.sudo().with_context(active_test=False)
+        defaults = level_sudo.browse()
+        for xmlid in DEFAULT_LEVELS:
+            defaults |= self.env.ref(xmlid, raise_if_not_found=False) or defaults
+        if not defaults:
+            return level_sudo
+        configured = level_sudo.search([("company_id", "in", companies.ids)]).company_id
+        created = level_sudo
+        for company in companies - configured:
+            for level in defaults.sudo():
+                created |= level.copy({"company_id": company.id, "active": True})
+        return created

@@ -37,7 +37,11 @@ class FollowupCommon(StatementCommon):
 
     @classmethod
     def _create_levels(cls, company):
+        """The test's levels, in place of the defaults the company got."""
         Level = cls.env["sale.reconciliation.followup.level"]
+        Level.with_context(active_test=False).search(
+            [("company_id", "=", company.id)]
+        ).unlink()
         common = {"company_id": company.id, "mail_template_id": cls.template.id}
         return Level.create(
             [
@@ -427,6 +431,29 @@ class TestFollowup(FollowupCommon):
             self.assertFalse(own.followup_due)
             with self.assertRaises(AccessError):
                 own.with_user(self.credit_manager).followup_level_id = self.final
+
+    def test_new_company_gets_the_default_levels_translated(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"].search(
+            [("name", "=", "sale_reconciliation")]
+        )._update_translations(["zh_CN"], overwrite=True)
+        company = self.env["res.company"].create({"name": "Branch Ltd"})
+        levels = self.env["sale.reconciliation.followup.level"].search(
+            [("company_id", "=", company.id)]
+        )
+        self.assertRecordValues(
+            levels,
+            [
+                {"name": "Payment Reminder", "days": 3, "credit_hold": False},
+                {"name": "Firm Reminder", "days": 15, "credit_hold": False},
+                {"name": "Final Notice", "days": 30, "credit_hold": True},
+            ],
+        )
+        self.assertEqual(levels[0].with_context(lang="zh_CN").name, "付款提醒")
+        self.assertEqual(
+            levels.mail_template_id,
+            self.env.ref("sale_reconciliation.mail_template_followup"),
+        )
 
     def test_multi_company(self):
         company_2 = self.setup_other_company()["company"]
