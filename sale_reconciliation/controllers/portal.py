@@ -1,4 +1,4 @@
-from odoo import _, http
+from odoo import _, fields, http
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.http import request
 
@@ -142,6 +142,7 @@ class StatementPortal(CustomerPortal):
                     lambda line: line.display_type == "entry"
                 ),
                 "report_type": "html",
+                "pay_overdue_url": self._get_pay_overdue_url(statement_sudo),
             },
             "my_statements_history",
             False,
@@ -271,6 +272,42 @@ class StatementPortal(CustomerPortal):
                 ),
                 403,
             )
+
+    def _get_pay_overdue_url(self, statement_sudo):
+        """Odoo's page where a signed-in customer pays all its overdue
+        invoices at once, when the statement's company takes payments online
+        and the customer has overdue invoices there; False otherwise."""
+        if request.env.user._is_public():
+            return False
+        company = statement_sudo.company_id
+        if not company._has_online_payment_provider():
+            return False
+        # sudo: account.move - only whether the customer of a statement it
+        # may read has an overdue invoice is counted.
+        overdue = (
+            request.env["account.move"]
+            .sudo()
+            .search_count(
+                [
+                    ("company_id", "=", company.id),
+                    (
+                        "partner_id",
+                        "child_of",
+                        statement_sudo.partner_id.commercial_partner_id.id,
+                    ),
+                    ("move_type", "=", "out_invoice"),
+                    ("state", "=", "posted"),
+                    ("payment_state", "in", ("not_paid", "partial")),
+                    (
+                        "invoice_date_due",
+                        "<",
+                        fields.Date.context_today(statement_sudo),
+                    ),
+                ],
+                limit=1,
+            )
+        )
+        return "/my/invoices/overdue" if overdue else False
 
     def _render_refusal(self, reason, status, statement_sudo=None):
         values = self._prepare_portal_layout_values()

@@ -287,6 +287,21 @@ class ResCompany(models.Model):
             if self[f"closing_{code}_blocking"]
         }
 
+    def _has_online_payment_provider(self):
+        """Whether this company's customers can pay online: one of its
+        payment providers is enabled (or in test mode)."""
+        self.ensure_one()
+        # sudo: payment.provider - only whether one is enabled is read, for
+        # whoever renders a reminder or a portal page.
+        return bool(
+            self.env["payment.provider"]
+            .sudo()
+            .search_count(
+                [("state", "in", ("enabled", "test")), ("company_id", "=", self.id)],
+                limit=1,
+            )
+        )
+
     @api.model_create_multi
     def create(self, vals_list):
         # EXTENDS base: a new company gets its statement and seal sequences

@@ -92,27 +92,9 @@ class SaleReconciliationFollowupHistory(models.Model):
             history.portal_url = f"{base_url}/my/invoices"
             history.pay_url = (
                 f"{base_url}/my/invoices/overdue"
-                if history._has_online_payment()
+                if history.company_id._has_online_payment_provider()
                 else False
             )
-
-    def _has_online_payment(self):
-        """Whether the customer can pay online: a payment provider of the
-        company is enabled (or in test mode)."""
-        self.ensure_one()
-        # sudo: payment.provider - only whether one is enabled is read, for
-        # whoever renders the reminder.
-        return bool(
-            self.env["payment.provider"]
-            .sudo()
-            .search_count(
-                [
-                    ("state", "in", ("enabled", "test")),
-                    ("company_id", "=", self.company_id.id),
-                ],
-                limit=1,
-            )
-        )
 
     # -------------------------------------------------------------------------
     # CRUD

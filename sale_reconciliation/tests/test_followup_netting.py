@@ -364,3 +364,41 @@ class TestFollowupNetting(FollowupCommon):
             self.Profile._followup_release(self.env.company)
             self.assertTrue(self.hold(), "a dispute does not lift the hold")
             self.assertFalse(self.profile().followup_due)
+
+    # -------------------------------------------------------------------------
+    # 5. A letter from someone, and a way to pay
+    # -------------------------------------------------------------------------
+
+    def test_letter_prints_the_company_block_and_the_email_the_pay_link(self):
+        self.env.company.write(
+            {"street": "12 Ledger Lane", "city": "Cashville", "vat": "BE0477472701"}
+        )
+        self.env["payment.provider"].create(
+            {
+                "name": "Card",
+                "code": "none",
+                "state": "test",
+                "company_id": self.env.company.id,
+            }
+        )
+        self.final.print_letter = True
+        self.invoice_at("2025-02-01", 100.0, due="2025-03-01")
+        with freeze_time("2025-04-01"):
+            profile = self.profile()
+            self.process(profile)
+        history = profile.followup_history_ids
+        self.assertTrue(history.pay_url.endswith("/my/invoices/overdue"))
+        self.assertIn(history.pay_url, self.mails_to(self.customer).body_html)
+        html = (
+            self.env["ir.actions.report"]
+            ._render_qweb_html(
+                "sale_reconciliation.action_report_followup_letter", history.ids
+            )[0]
+            .decode()
+        )
+        block = html[html.index('name="company_block"') : html.index('name="address"')]
+        for text in (self.env.company.name, "12 Ledger Lane", "Cashville"):
+            self.assertIn(text, block)
+        self.assertIn("/my/invoices/overdue", html)
+        # The final level prints the letter and keeps it with the reminder.
+        self.assertIn("12 Ledger Lane", history.letter_id.raw.decode())

@@ -196,6 +196,30 @@ class TestStatementPortal(StatementCommon, HttpCase):
             pdf.headers["Content-Disposition"],
         )
 
+    def test_pay_overdue_invoices_link_when_the_company_takes_payments_online(self):
+        self.authenticate(self.portal_x.login, self.portal_x.login)
+        self.assertNotIn("/my/invoices/overdue", self.page(self.june).text)
+        self.env["payment.provider"].create(
+            {
+                "name": "Card",
+                "code": "none",
+                "state": "test",
+                "company_id": self.env.company.id,
+            }
+        )
+        # The customer's invoices of 2025 are overdue: one payment for all.
+        self.assertIn('href="/my/invoices/overdue"', self.page(self.june).text)
+        # Paid, nothing overdue: no link.
+        invoices = self.env["account.move"].search(
+            [
+                ("partner_id", "=", self.customer.id),
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+            ]
+        )
+        self.pay_at(invoices, "2025-08-01")
+        self.assertNotIn("/my/invoices/overdue", self.page(self.june).text)
+
     @mute_logger("odoo.http")
     def test_who_may_open_a_statement(self):
         # Signed out: only with the statement's token.
