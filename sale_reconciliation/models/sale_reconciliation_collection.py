@@ -511,8 +511,9 @@ class SaleReconciliationCollection(models.Model):
             self,
             lambda other: _(
                 "Collection %(name)s is %(user)s's record of what they "
-                "collected: a reconciliation manager deletes it with a reason "
-                "(Delete with a Reason), which is kept on the customer.",
+                "collected: a reconciliation manager deletes it only giving "
+                "the reason, which is posted on the customer (action_delete "
+                "with the reason).",
                 name=other.name,
                 user=other.user_id.name,
             ),

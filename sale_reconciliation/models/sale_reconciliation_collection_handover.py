@@ -271,8 +271,8 @@ class SaleReconciliationCollectionHandover(models.Model):
             self,
             lambda other: _(
                 "Handover %(name)s is %(user)s's: a reconciliation manager "
-                "deletes it with a reason (Delete with a Reason), which is kept "
-                "on the salesperson and on its collections.",
+                "deletes it only giving the reason, which is posted on its "
+                "collections (action_delete with the reason).",
                 name=other.name,
                 user=other.user_id.name,
             ),

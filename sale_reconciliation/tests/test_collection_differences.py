@@ -269,7 +269,7 @@ class TestCollectionOwnership(CollectionCommon):
     def test_a_manager_deletes_anothers_collection_only_with_a_reason(self):
         collection = self.record(100.0, reference="R-17")
         as_manager = collection.with_user(self.reconciliation_manager)
-        with self.assertRaisesRegex(UserError, "Delete with a Reason"):
+        with self.assertRaisesRegex(UserError, "action_delete with the reason"):
             as_manager.unlink()
         with self.assertRaises(UserError):
             as_manager.action_delete("  ")
@@ -289,7 +289,13 @@ class TestCollectionOwnership(CollectionCommon):
             groups="sales_team.group_sale_salesman,account.group_account_invoice",
             company_id=self.env.company.id,
         )
-        for user in (both, self.cashier):
+        credit_manager = new_test_user(
+            self.env,
+            login="collection_credit_manager",
+            groups="sale_reconciliation.group_credit_manager",
+            company_id=self.env.company.id,
+        )
+        for user in (both, self.cashier, credit_manager):
             with self.subTest(user=user.login):
                 with self.assertRaises(AccessError):
                     collection.with_user(user).unlink()
@@ -303,7 +309,7 @@ class TestCollectionOwnership(CollectionCommon):
         action = collection.with_user(self.salesperson).action_create_handover()
         handover = self.Handover.browse(action["res_id"])
         as_manager = handover.with_user(self.reconciliation_manager)
-        with self.assertRaisesRegex(UserError, "Delete with a Reason"):
+        with self.assertRaisesRegex(UserError, "action_delete with the reason"):
             as_manager.unlink()
         with self.assertRaises(AccessError):
             handover.with_user(self.cashier).unlink()
