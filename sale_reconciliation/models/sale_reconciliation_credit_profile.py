@@ -309,17 +309,18 @@ class SaleReconciliationCreditProfile(models.Model):
         currency = company.currency_id
         result = {}
         for partner in partners:
-            receivable, overdue, oldest_due, overdue_for_hold = receivables.get(
-                partner.id, (0.0, 0.0, None, 0.0)
+            receivable, overdue, oldest_due, overdue_for_hold, credits = (
+                receivables.get(partner.id, (0.0, 0.0, None, 0.0, 0.0))
             )
             exposure = currency.round(
                 receivable + orders.get(partner.id, 0.0) + drafts.get(partner.id, 0.0)
             )
-            # A customer who owes nothing in all (payments on account cover the
-            # overdue invoices) is not overdue in substance.
-            owed = max(receivable, 0.0)
-            overdue = min(overdue, owed)
-            overdue_for_hold = min(overdue_for_hold, owed)
+            # Unapplied payments and credit notes settle the oldest items
+            # first, as the follow-up sets them: overdue is what they leave.
+            overdue = max(overdue - credits, 0.0)
+            overdue_for_hold = max(overdue_for_hold - credits, 0.0)
+            if currency.is_zero(overdue):
+                oldest_due = None
             average_days_late = lateness.get(partner.id)
             computed_rating = company._get_credit_rating(average_days_late)
             limit = partner.credit_limit
@@ -407,7 +408,8 @@ class SaleReconciliationCreditProfile(models.Model):
 
     def _query_receivables(self, company, partner_ids, today):
         """{partner: (open receivables, overdue, oldest due date, overdue for
-        longer than the hold delay)} of posted journal items."""
+        longer than the hold delay, unapplied credits)} of posted journal
+        items."""
         hold_before = today - timedelta(days=company.credit_overdue_days)
         rows = self.env.execute_query(
             SQL(
@@ -422,7 +424,9 @@ class SaleReconciliationCreditProfile(models.Model):
                              AND line.date_maturity < %(today)s),
                        COALESCE(SUM(line.amount_residual) FILTER (
                            WHERE line.amount_residual > 0
-                             AND line.date_maturity < %(hold_before)s), 0)
+                             AND line.date_maturity < %(hold_before)s), 0),
+                       COALESCE(-SUM(line.amount_residual) FILTER (
+                           WHERE line.amount_residual < 0), 0)
                   FROM account_move_line line
                   JOIN account_account account ON account.id = line.account_id
                   JOIN res_partner partner ON partner.id = line.partner_id
@@ -441,10 +445,7 @@ class SaleReconciliationCreditProfile(models.Model):
                 ),
             )
         )
-        return {
-            partner_id: (receivable, overdue, oldest_due, overdue_for_hold)
-            for partner_id, receivable, overdue, oldest_due, overdue_for_hold in rows
-        }
+        return {row[0]: row[1:] for row in rows}
 
     def _query_orders_to_invoice(self, company, partner_ids, today):
         """{partner: what confirmed orders still have to invoice}, in the

@@ -244,6 +244,30 @@ class TestCreditControl(StatementCommon):
         order.action_confirm()
         self.assertEqual(order.state, "sale")
 
+    def test_unapplied_payment_lifts_the_overdue_hold(self):
+        """A payment not yet matched settles the oldest invoices first, even
+        when the customer has invoices not yet due."""
+        self.company.write(
+            {
+                "credit_policy": "block",
+                "credit_overdue_hold": True,
+                "credit_overdue_days": 30,
+                "credit_overdue_amount": 100.0,
+            }
+        )
+        self.invoice_at(self.days_ago(60), 150.0, due=self.days_ago(40))
+        self.invoice_at(self.today, 500.0, due=self.days_ago(-30))  # not due
+        self.assertTrue(self.figures()["overdue_hold"])
+        self.receive_at(self.today, 150.0)  # on account, not matched
+        figures = self.figures()
+        self.assertEqual(figures["credit_overdue_amount"], 0.0)
+        self.assertEqual(figures["credit_overdue_oldest_days"], 0)
+        self.assertEqual(figures["overdue_hold_amount"], 0.0)
+        self.assertFalse(figures["overdue_hold"])
+        order = self.quotation(10.0)
+        order.action_confirm()
+        self.assertEqual(order.state, "sale")
+
     # -------------------------------------------------------------------------
     # Rating
     # -------------------------------------------------------------------------
