@@ -43,7 +43,11 @@ per_level = {
     )
     for level in levels
 }
-overdue = sum(v["overdue_amount"] for v in figures.values())
+# The floor adds up the overdue items before any credit: so does the
+# follow-up's gross figure; its net one is less by the credits.
+overdue = sum(v["overdue_gross_amount"] for v in figures.values())
+overdue_net = sum(v["overdue_amount"] for v in figures.values())
+with_credits = sum(1 for v in figures.values() if v["credit_amount"])
 floor_overdue = sum(float(row[1]) for row in floor_rows)
 items = env["account.move.line"].search_count(
     [
@@ -82,6 +86,8 @@ print(
             **per_level,
             "followup_overdue_matches_floor": round(overdue, 2)
             == round(floor_overdue, 2),
+            "followup_customers_with_credits": with_credits,
+            "followup_overdue_net_share": round(overdue_net / overdue, 3),
             "followup_s": round(followup_s, 3),
             "followup_floor_s": round(floor_s, 3),
             "followup_ratio": round(followup_s / floor_s, 2),

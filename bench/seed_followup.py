@@ -5,7 +5,10 @@
 # day (1 December 2026), the oldest invoice of seed customer j is OLDEST[j]
 # days overdue and the others spread down to 1 day overdue: 10,000 overdue
 # invoices once copied, customers due at each of the default levels (3, 15
-# and 30 days). Prints "SEEDED {json}".
+# and 30 days). One seed customer in ten also paid, a week ago, as much as
+# three of its invoices without the payment being matched (one customer
+# in ten once copied): the follow-up sets it against them. Prints
+# "SEEDED {json}".
 import json
 import os
 import random
@@ -58,6 +61,17 @@ for index, partner in enumerate(partners[:n_seed]):
         [invoice_vals(partner, 1 + (oldest - 1) * k // 9) for k in range(10)]
     )
     invoices.action_post()
+    if index % 10 == len(OLDEST) - 1:
+        payment = env["account.payment"].create(
+            {
+                "amount": sum(invoices[:3].mapped("amount_total")),
+                "date": TODAY - timedelta(days=7),
+                "payment_type": "inbound",
+                "partner_type": "customer",
+                "partner_id": partner.id,
+            }
+        )
+        payment.action_post()
 env.cr.commit()
 print(
     "SEEDED "

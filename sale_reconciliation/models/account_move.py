@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
+from odoo.tools.sql import create_index
 
 from .reconciliation_access import MANAGER_GROUP, with_context_defaults
 
@@ -96,6 +97,18 @@ class AccountMove(models.Model):
                 )
             else:
                 move.reconciliation_state = "none"
+
+    def init(self):
+        # EXTENDS account: the follow-up reads the few invoices in dispute of
+        # a company, not every invoice of it.
+        super().init()
+        create_index(
+            self.env.cr,
+            "account_move__followup_disputed_index",
+            self._table,
+            ["company_id"],
+            where="followup_disputed IS TRUE",
+        )
 
     # -------------------------------------------------------------------------
     # CRUD METHODS

@@ -253,7 +253,7 @@ class SaleReconciliationCreditProfile(models.Model):
                 "reconciled",
             ]
         )
-        self.env["account.move"].flush_model(["followup_disputed"])
+        self.env["account.move"].flush_model(["company_id", "followup_disputed"])
         self.env["account.account"].flush_model(["account_type"])
         self.env["res.partner"].flush_model(["commercial_partner_id"])
         self.env["sale.reconciliation.followup.level"].flush_model(
@@ -284,109 +284,112 @@ class SaleReconciliationCreditProfile(models.Model):
         Items of invoices in dispute (ticked, or on a line the customer
         disputed on a statement) take no credit and keep their residual as
         ``net``; the follow-up leaves them out but still counts them for the
-        hold they caused."""
+        hold they caused. Items of customers with nothing to set against
+        them skip the running sums."""
         partners = self._partner_clause("partner.commercial_partner_id", partner_ids)
-        # The customer's open receivable items (debit or credit) of the
-        # company, after a FROM of ``line``, ``account`` and ``partner``.
-        receivable = SQL(
-            """
-                   account.account_type = 'asset_receivable'
-               AND line.company_id = %(company)s
-               AND line.parent_state = 'posted'
-               AND line.reconciled IS NOT TRUE
-               AND %(partners)s
-            """,
-            company=company.id,
-            partners=partners,
-        )
         pending = SQL("collection.state IN ('draft', 'handed_over')")
         return SQL(
             """
-            WITH levels AS (
-                -- The company's active levels, each with the days of the
-                -- levels before and after it: an item joins the one level
-                -- its age falls in and the first level above the one it
-                -- was reminded at, without a subquery per item.
-                SELECT level.id, level.days, level.credit_hold,
-                       LAG(level.days) OVER (ORDER BY level.days, level.id)
-                           AS prev_days,
-                       LEAD(level.days) OVER (ORDER BY level.days, level.id)
-                           AS next_days
-                  FROM sale_reconciliation_followup_level level
-                 WHERE level.company_id = %(company)s AND level.active
+            WITH disputed_move AS (
+                SELECT move.id AS move_id
+                  FROM account_move move
+                 WHERE move.followup_disputed IS TRUE
+                   AND move.company_id = %(company)s
+                 UNION
+                SELECT disputed.move_id
+                  FROM sale_reconciliation_statement_line disputed
+                  JOIN sale_reconciliation_statement statement
+                    ON statement.id = disputed.statement_id
+                 WHERE statement.state = 'disputed'
+                   AND statement.company_id = %(company)s
+                   AND disputed.dispute_comment IS NOT NULL
+                   AND disputed.move_id IS NOT NULL
             ),
-            debit AS (
+            named_move AS (
+                SELECT DISTINCT rel.move_id, collection.currency_id
+                  FROM sale_reconciliation_collection_invoice_rel rel
+                  JOIN sale_reconciliation_collection collection
+                    ON collection.id = rel.collection_id
+                 WHERE collection.company_id = %(company)s AND %(pending)s
+            ),
+            credit AS (
+                -- What each customer has to set against its items, per
+                -- currency: unapplied payments and credit notes, and the
+                -- collections in hand naming invoices or not.
+                SELECT partner_id, currency_id,
+                       SUM(amount) AS amount,
+                       SUM(free_currency) AS free_pool,
+                       SUM(named_currency) AS named_pool
+                  FROM (
+                      SELECT partner.commercial_partner_id AS partner_id,
+                             line.currency_id,
+                             -line.amount_residual AS amount,
+                             -line.amount_residual_currency AS free_currency,
+                             0 AS named_currency
+                        FROM account_move_line line
+                        JOIN account_account account
+                          ON account.id = line.account_id
+                        JOIN res_partner partner ON partner.id = line.partner_id
+                       WHERE account.account_type = 'asset_receivable'
+                         AND line.company_id = %(company)s
+                         AND line.parent_state = 'posted'
+                         AND line.reconciled IS NOT TRUE
+                         AND line.amount_residual < 0
+                         AND line.date <= %(today)s
+                         AND %(partners)s
+                       UNION ALL
+                      SELECT partner.commercial_partner_id, collection.currency_id,
+                             0,
+                             CASE WHEN invoiced.named THEN 0
+                                  ELSE collection.amount END,
+                             CASE WHEN invoiced.named THEN collection.amount
+                                  ELSE 0 END
+                        FROM sale_reconciliation_collection collection
+                        JOIN res_partner partner
+                          ON partner.id = collection.partner_id
+                       CROSS JOIN LATERAL (
+                             SELECT EXISTS (
+                                 SELECT 1
+                                   FROM sale_reconciliation_collection_invoice_rel rel
+                                  WHERE rel.collection_id = collection.id
+                             ) AS named
+                       ) invoiced
+                       WHERE collection.company_id = %(company)s
+                         AND %(pending)s
+                         AND collection.date <= %(today)s
+                         AND %(partners)s
+                  ) credits
+                 GROUP BY partner_id, currency_id
+            ),
+            debit AS MATERIALIZED (
                 SELECT partner.commercial_partner_id AS partner_id,
                        line.id AS line_id, line.move_id, line.currency_id,
                        line.date_maturity, line.followup_level_id AS reached_id,
                        line.amount_residual AS residual,
                        line.amount_residual_currency AS residual_currency,
-                       (move.followup_disputed IS TRUE OR EXISTS (
-                           SELECT 1
-                             FROM sale_reconciliation_statement_line disputed
-                             JOIN sale_reconciliation_statement statement
-                               ON statement.id = disputed.statement_id
-                            WHERE disputed.move_id = move.id
-                              AND statement.state = 'disputed'
-                              AND disputed.dispute_comment IS NOT NULL
-                       )) AS disputed,
-                       EXISTS (
-                           SELECT 1
-                             FROM sale_reconciliation_collection_invoice_rel rel
-                             JOIN sale_reconciliation_collection collection
-                               ON collection.id = rel.collection_id
-                            WHERE rel.move_id = move.id
-                              AND collection.currency_id = line.currency_id
-                              AND %(pending)s
-                       ) AS named
+                       disputed_move.move_id IS NOT NULL AS disputed,
+                       named_move.move_id IS NOT NULL AS named,
+                       credit.free_pool, credit.named_pool
                   FROM account_move_line line
                   JOIN account_account account ON account.id = line.account_id
                   JOIN res_partner partner ON partner.id = line.partner_id
-                  JOIN account_move move ON move.id = line.move_id
-                 WHERE %(receivable)s
+                  LEFT JOIN disputed_move ON disputed_move.move_id = line.move_id
+                  LEFT JOIN named_move
+                    ON named_move.move_id = line.move_id
+                   AND named_move.currency_id = line.currency_id
+                  LEFT JOIN credit
+                    ON credit.partner_id = partner.commercial_partner_id
+                   AND credit.currency_id = line.currency_id
+                 WHERE account.account_type = 'asset_receivable'
+                   AND line.company_id = %(company)s
+                   AND line.parent_state = 'posted'
+                   AND line.reconciled IS NOT TRUE
                    AND line.amount_residual > 0
                    AND line.date_maturity IS NOT NULL
-            ),
-            credit AS (
-                SELECT partner.commercial_partner_id AS partner_id,
-                       line.currency_id,
-                       -SUM(line.amount_residual_currency) AS amount_currency,
-                       -SUM(line.amount_residual) AS amount
-                  FROM account_move_line line
-                  JOIN account_account account ON account.id = line.account_id
-                  JOIN res_partner partner ON partner.id = line.partner_id
-                 WHERE %(receivable)s
-                   AND line.amount_residual < 0
-                   AND line.date <= %(today)s
-                 GROUP BY 1, 2
-            ),
-            collected AS (
-                SELECT partner.commercial_partner_id AS partner_id,
-                       collection.currency_id,
-                       COALESCE(SUM(collection.amount) FILTER (
-                           WHERE invoiced.named), 0) AS named_amount,
-                       COALESCE(SUM(collection.amount) FILTER (
-                           WHERE NOT invoiced.named), 0) AS free_amount
-                  FROM sale_reconciliation_collection collection
-                  JOIN res_partner partner ON partner.id = collection.partner_id
-                 CROSS JOIN LATERAL (
-                       SELECT EXISTS (
-                           SELECT 1
-                             FROM sale_reconciliation_collection_invoice_rel rel
-                            WHERE rel.collection_id = collection.id
-                       ) AS named
-                 ) invoiced
-                 WHERE collection.company_id = %(company)s
-                   AND %(pending)s
-                   AND collection.date <= %(today)s
                    AND %(partners)s
-                 GROUP BY 1, 2
             ),
             named AS (
                 SELECT debit.*,
-                       COALESCE(collected.named_amount, 0) AS named_pool,
-                       COALESCE(collected.free_amount, 0)
-                           + COALESCE(credit.amount_currency, 0) AS free_pool,
                        SUM(debit.residual_currency) FILTER (
                            WHERE debit.named AND NOT debit.disputed) OVER (
                            PARTITION BY debit.partner_id, debit.currency_id
@@ -397,12 +400,7 @@ class SaleReconciliationCreditProfile(models.Model):
                            PARTITION BY debit.partner_id, debit.currency_id
                        ) AS named_total
                   FROM debit
-                  LEFT JOIN credit
-                    ON credit.partner_id = debit.partner_id
-                   AND credit.currency_id = debit.currency_id
-                  LEFT JOIN collected
-                    ON collected.partner_id = debit.partner_id
-                   AND collected.currency_id = debit.currency_id
+                 WHERE debit.free_pool IS NOT NULL
             ),
             unnamed AS (
                 SELECT named.*,
@@ -417,54 +415,98 @@ class SaleReconciliationCreditProfile(models.Model):
                            AS pool
                   FROM named
             ),
-            netted_currency AS (
-                SELECT unnamed.*,
-                       CASE WHEN unnamed.disputed THEN unnamed.residual_currency
-                       ELSE LEAST(unnamed.open_currency, GREATEST(0,
-                           SUM(unnamed.open_currency) FILTER (
-                               WHERE NOT unnamed.disputed) OVER (
-                               PARTITION BY unnamed.partner_id,
-                                            unnamed.currency_id
-                               ORDER BY unnamed.date_maturity, unnamed.line_id
-                           ) - unnamed.pool))
-                       END AS net
-                  FROM unnamed
-            ),
             netted AS (
+                SELECT debit.*, debit.residual_currency AS net,
+                       debit.residual AS net_company
+                  FROM debit
+                 WHERE debit.free_pool IS NULL
+                 UNION ALL
                 SELECT netted_currency.*,
                        CASE WHEN netted_currency.residual_currency = 0 THEN 0
                        ELSE netted_currency.net * netted_currency.residual
                             / netted_currency.residual_currency
-                       END AS net_company
-                  FROM netted_currency
+                       END
+                  FROM (
+                      SELECT partner_id, line_id, move_id, currency_id,
+                             date_maturity, reached_id, residual,
+                             residual_currency, disputed, named, free_pool,
+                             named_pool,
+                             CASE WHEN disputed THEN residual_currency
+                             ELSE LEAST(open_currency, GREATEST(0,
+                                 SUM(open_currency) FILTER (
+                                     WHERE NOT disputed) OVER (
+                                     PARTITION BY partner_id, currency_id
+                                     ORDER BY date_maturity, line_id
+                                 ) - pool))
+                             END AS net
+                        FROM unnamed
+                  ) netted_currency
             )
             """,
             company=company.id,
             today=today,
             partners=partners,
-            receivable=receivable,
             pending=pending,
         )
 
-    def _followup_levels_sql(self, today):
-        """The joins of a ``netted`` item to ``lvl``, the highest level its
-        age reaches (none before the first), and ``nxt``, the first level
-        above the one it was reminded at, and ``reached``, that one."""
-        return SQL(
-            """
-                  LEFT JOIN sale_reconciliation_followup_level reached
-                    ON reached.id = netted.reached_id
-                  LEFT JOIN levels lvl
-                    ON lvl.days <= %(today)s - netted.date_maturity
-                   AND (lvl.next_days IS NULL
-                        OR lvl.next_days > %(today)s - netted.date_maturity)
-                  LEFT JOIN levels nxt
-                    ON nxt.days > COALESCE(reached.days, -2147483648)
-                   AND (nxt.prev_days IS NULL
-                        OR nxt.prev_days <= COALESCE(reached.days, -2147483648))
-            """,
-            today=today,
+    def _followup_levels(self, company):
+        """What the follow-up query needs of the company's levels, read once:
+        {"active": [(days, id)] by days, "next_days": {level id: days of the
+        first active level above it}, "hold_ids": levels that put on hold}.
+        """
+        # sudo: levels are read for the figures, whoever asks for them.
+        levels = (
+            self.env["sale.reconciliation.followup.level"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("company_id", "=", company.id)])
         )
+        active = sorted((level.days, level.id) for level in levels if level.active)
+        return {
+            "active": active,
+            "next_days": {
+                level.id: next((d for d, _id in active if d > level.days), None)
+                for level in levels
+            },
+            "hold_ids": tuple(levels.filtered("credit_hold").ids),
+        }
+
+    def _followup_level_columns(self, levels, today):
+        """SQL expressions of a ``netted`` item: ``lvl_days``, the days of the
+        highest active level its age reaches (NULL before the first);
+        ``nxt_days``, those of the first active level above the one it was
+        reminded at (``reached_id``); ``held``, whether it was reminded at a
+        level that puts on hold. Levels are few: CASEs, not joins."""
+        age = SQL("(%s - netted.date_maturity)", today)
+        active = levels["active"]
+        lvl_days = (
+            SQL(
+                "CASE %s END",
+                SQL(" ").join(
+                    SQL("WHEN %s >= %s THEN %s", age, days, days)
+                    for days, _id in reversed(active)
+                ),
+            )
+            if active
+            else SQL("NULL::integer")
+        )
+        first_days = active[0][0] if active else None
+        # An item reminded at no level (or at another company's) waits for
+        # the first one.
+        nxt_days = SQL(
+            "CASE %s ELSE %s::integer END",
+            SQL(" ").join(
+                SQL("WHEN netted.reached_id = %s THEN %s::integer", level_id, days)
+                for level_id, days in [(0, first_days), *levels["next_days"].items()]
+            ),
+            first_days,
+        )
+        held = (
+            SQL("netted.reached_id IN %s", levels["hold_ids"])
+            if levels["hold_ids"]
+            else SQL("FALSE")
+        )
+        return lvl_days, nxt_days, held
 
     @api.model
     def _followup_query(self, company, today, partner_ids=None):
@@ -475,40 +517,41 @@ class SaleReconciliationCreditProfile(models.Model):
         level to remind them at today (the highest level reached by an item
         still owed and not yet reminded at it), the next follow-up date, what
         a reminder would list, what of it keeps a follow-up hold (items
-        reminded at a hold level, in dispute or not), the unapplied credits,
-        and what is overdue before them."""
+        reminded at a hold level, in dispute or not), what is overdue before
+        the credits, and the unapplied credits."""
         if partner_ids is not None and not partner_ids:
             return {}
         self._followup_flush()
+        levels = self._followup_levels(company)
+        lvl_days, nxt_days, held = self._followup_level_columns(levels, today)
         rows = self.env.execute_query(
             SQL(
                 """
                 %(netted)s
                 SELECT owed.*, COALESCE(credits.amount, 0)
                   FROM (
-                SELECT netted.partner_id,
-                       COALESCE(SUM(netted.net_company) FILTER (
-                           WHERE NOT netted.disputed
-                             AND netted.date_maturity < %(today)s), 0),
-                       MIN(netted.date_maturity) FILTER (
-                           WHERE NOT netted.disputed AND netted.net > 0
-                             AND netted.date_maturity < %(today)s),
-                       (ARRAY_AGG(lvl.id ORDER BY lvl.days DESC) FILTER (
-                           WHERE NOT netted.disputed AND netted.net > 0
-                             AND nxt.days <= lvl.days))[1],
-                       MIN(netted.date_maturity + nxt.days) FILTER (
-                           WHERE NOT netted.disputed AND netted.net > 0),
-                       COALESCE(SUM(netted.net_company) FILTER (
-                           WHERE NOT netted.disputed AND netted.net > 0
-                             AND lvl.id IS NOT NULL), 0),
-                       COALESCE(SUM(netted.net_company) FILTER (
-                           WHERE reached.credit_hold), 0),
-                       COALESCE(SUM(netted.residual) FILTER (
-                           WHERE NOT netted.disputed
-                             AND netted.date_maturity < %(today)s), 0)
-                  FROM netted
-                %(levels)s
-                 GROUP BY netted.partner_id
+                SELECT partner_id,
+                       COALESCE(SUM(net_company) FILTER (
+                           WHERE NOT disputed AND date_maturity < %(today)s), 0),
+                       MIN(date_maturity) FILTER (
+                           WHERE NOT disputed AND net > 0
+                             AND date_maturity < %(today)s),
+                       MAX(lvl_days) FILTER (
+                           WHERE NOT disputed AND net > 0 AND nxt_days <= lvl_days),
+                       MIN(date_maturity + nxt_days) FILTER (
+                           WHERE NOT disputed AND net > 0),
+                       COALESCE(SUM(net_company) FILTER (
+                           WHERE NOT disputed AND net > 0
+                             AND lvl_days IS NOT NULL), 0),
+                       COALESCE(SUM(net_company) FILTER (WHERE held), 0),
+                       COALESCE(SUM(residual) FILTER (
+                           WHERE NOT disputed AND date_maturity < %(today)s), 0)
+                  FROM (
+                      SELECT netted.*, %(lvl_days)s AS lvl_days,
+                             %(nxt_days)s AS nxt_days, %(held)s AS held
+                        FROM netted
+                  ) item
+                 GROUP BY partner_id
                        ) owed (partner_id)
                   LEFT JOIN (
                        SELECT partner_id, SUM(amount) AS amount
@@ -517,11 +560,19 @@ class SaleReconciliationCreditProfile(models.Model):
                   ) credits ON credits.partner_id = owed.partner_id
                 """,
                 netted=self._followup_netted_sql(company, today, partner_ids),
-                levels=self._followup_levels_sql(today),
+                lvl_days=lvl_days,
+                nxt_days=nxt_days,
+                held=held,
                 today=today,
             )
         )
-        return {row[0]: dict(zip(EMPTY_FIGURES, row[1:], strict=True)) for row in rows}
+        level_ids = dict(levels["active"])
+        result = {}
+        for row in rows:
+            values = dict(zip(EMPTY_FIGURES, row[1:], strict=True))
+            values["due_level_id"] = level_ids.get(values["due_level_id"])
+            result[row[0]] = values
+        return result
 
     @api.model
     def _followup_floor_query(self, company, today):
@@ -559,25 +610,29 @@ class SaleReconciliationCreditProfile(models.Model):
         and ``amount`` (what it still owes, and net of the credits, in its
         currency) and ``amount_company``."""
         self._followup_flush()
+        levels = self._followup_levels(company)
+        lvl_days, _nxt_days, _held = self._followup_level_columns(levels, today)
         rows = self.env.execute_query_dict(
             SQL(
                 """
                 %(netted)s
-                SELECT netted.partner_id, netted.move_id, netted.line_id,
-                       lvl.id AS level_id, netted.date_maturity AS due,
-                       netted.currency_id,
-                       netted.residual_currency AS residual,
-                       netted.net AS amount, netted.net_company AS amount_company
-                  FROM netted
-                %(levels)s
-                 WHERE NOT netted.disputed AND netted.net > 0
-                   AND lvl.id IS NOT NULL
-                 ORDER BY netted.date_maturity, netted.line_id
+                SELECT partner_id, move_id, line_id, lvl_days AS level_days,
+                       date_maturity AS due, currency_id,
+                       residual_currency AS residual, net AS amount,
+                       net_company AS amount_company
+                  FROM (
+                      SELECT netted.*, %(lvl_days)s AS lvl_days FROM netted
+                  ) item
+                 WHERE NOT disputed AND net > 0 AND lvl_days IS NOT NULL
+                 ORDER BY date_maturity, line_id
                 """,
                 netted=self._followup_netted_sql(company, today, partner_ids),
-                levels=self._followup_levels_sql(today),
+                lvl_days=lvl_days,
             )
         )
+        level_ids = dict(levels["active"])
+        for row in rows:
+            row["level_id"] = level_ids[row.pop("level_days")]
         result = {}
         for row in rows:
             result.setdefault(row.pop("partner_id"), []).append(row)
