@@ -33,6 +33,7 @@
         "data/mail_template_data.xml",
         "wizards/sale_reconciliation_collection_check_views.xml",
         "wizards/sale_reconciliation_collection_summary_views.xml",
+        "wizards/sale_reconciliation_collection_delete_views.xml",
         "reports/sale_reconciliation_followup_reports.xml",
         "reports/sale_reconciliation_followup_templates.xml",
         "data/sale_reconciliation_followup_data.xml",

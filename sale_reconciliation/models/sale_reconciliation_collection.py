@@ -512,8 +512,8 @@ class SaleReconciliationCollection(models.Model):
             lambda other: _(
                 "Collection %(name)s is %(user)s's record of what they "
                 "collected: a reconciliation manager deletes it only giving "
-                "the reason, which is posted on the customer (action_delete "
-                "with the reason).",
+                "the reason, which is posted on the customer (Action > Delete "
+                "with a Reason).",
                 name=other.name,
                 user=other.user_id.name,
             ),

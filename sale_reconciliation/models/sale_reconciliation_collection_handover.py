@@ -272,7 +272,7 @@ class SaleReconciliationCollectionHandover(models.Model):
             lambda other: _(
                 "Handover %(name)s is %(user)s's: a reconciliation manager "
                 "deletes it only giving the reason, which is posted on its "
-                "collections (action_delete with the reason).",
+                "collections (Action > Delete with a Reason).",
                 name=other.name,
                 user=other.user_id.name,
             ),

@@ -269,7 +269,7 @@ class TestCollectionOwnership(CollectionCommon):
     def test_a_manager_deletes_anothers_collection_only_with_a_reason(self):
         collection = self.record(100.0, reference="R-17")
         as_manager = collection.with_user(self.reconciliation_manager)
-        with self.assertRaisesRegex(UserError, "action_delete with the reason"):
+        with self.assertRaisesRegex(UserError, "Delete with a Reason"):
             as_manager.unlink()
         with self.assertRaises(UserError):
             as_manager.action_delete("  ")
@@ -280,6 +280,35 @@ class TestCollectionOwnership(CollectionCommon):
         self.assertIn("Recorded twice", note.body)
         self.assertIn(self.salesperson.name, note.body)
         self.assertEqual(note.author_id, self.reconciliation_manager.partner_id)
+
+    def test_a_manager_deletes_with_a_reason_from_the_list(self):
+        """The Delete with a Reason action of the lists and forms: the
+        models' own checks, for collections and handovers."""
+        collection = self.record(100.0)
+        other = self.record(50.0)
+        action = other.with_user(self.salesperson).action_create_handover()
+        handover = self.Handover.browse(action["res_id"])
+        Wizard = self.env["sale.reconciliation.collection.delete"]
+        wizard = (
+            Wizard.with_user(self.reconciliation_manager)
+            .with_context(active_model=collection._name, active_ids=collection.ids)
+            .create({"reason": "Customer paid by transfer instead"})
+        )
+        result = wizard.action_delete()
+        self.assertEqual(result["res_model"], collection._name)
+        self.assertFalse(collection.exists())
+        self.assertIn("Customer paid by transfer", self.notes_of(self.customer)[0].body)
+        Wizard.with_user(self.reconciliation_manager).with_context(
+            active_model=handover._name, active_ids=handover.ids
+        ).create({"reason": "Handed to the wrong office"}).action_delete()
+        self.assertFalse(handover.exists())
+        self.assertRecordValues(other, [{"state": "draft", "handover_id": False}])
+        # A cashier may not even open it; called anyway, the model refuses.
+        with self.assertRaises(AccessError):
+            Wizard.with_user(self.cashier).with_context(
+                active_model=other._name, active_ids=other.ids
+            ).create({"reason": "Not mine"})
+        self.assertTrue(other.exists())
 
     def test_others_cannot_delete_a_collection(self):
         collection = self.record(100.0)
@@ -309,7 +338,7 @@ class TestCollectionOwnership(CollectionCommon):
         action = collection.with_user(self.salesperson).action_create_handover()
         handover = self.Handover.browse(action["res_id"])
         as_manager = handover.with_user(self.reconciliation_manager)
-        with self.assertRaisesRegex(UserError, "action_delete with the reason"):
+        with self.assertRaisesRegex(UserError, "Delete with a Reason"):
             as_manager.unlink()
         with self.assertRaises(AccessError):
             handover.with_user(self.cashier).unlink()

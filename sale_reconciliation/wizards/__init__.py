@@ -1,4 +1,5 @@
 from . import sale_reconciliation_collection_check
+from . import sale_reconciliation_collection_delete
 from . import sale_reconciliation_collection_summary
 from . import sale_reconciliation_match
 from . import sale_reconciliation_period_close
