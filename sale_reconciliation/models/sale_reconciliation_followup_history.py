@@ -76,6 +76,7 @@ class SaleReconciliationFollowupHistory(models.Model):
     letter_id = fields.Many2one("ir.attachment", readonly=True)
     portal_url = fields.Char(compute="_compute_portal_url")
     pay_url = fields.Char(
+        string="Online Payment Link",
         compute="_compute_portal_url",
         help="Odoo's page where the customer pays all its overdue invoices "
         "at once, when the company has an online payment provider.",

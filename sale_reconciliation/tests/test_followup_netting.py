@@ -402,3 +402,33 @@ class TestFollowupNetting(FollowupCommon):
         self.assertIn("/my/invoices/overdue", html)
         # The final level prints the letter and keeps it with the reminder.
         self.assertIn("12 Ledger Lane", history.letter_id.raw.decode())
+
+    def test_reminder_in_the_customers_language_lists_the_credits(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"].search(
+            [("name", "=", "sale_reconciliation")]
+        )._update_translations(["zh_CN"], overwrite=True)
+        self.customer.lang = "zh_CN"
+        self.invoice_at("2025-02-01", 1000.0, due="2025-03-01")
+        self.receive_at("2025-03-05", 400.0)
+        with freeze_time("2025-03-10"):
+            profile = self.profile()
+            self.process(profile)
+        history = profile.followup_history_ids
+        body = self.mails_to(self.customer).body_html
+        for words in (
+            "应付合计",
+            "我们已用您尚未与发票核销的付款抵扣",
+            "600.00",
+            "400.00",
+        ):
+            self.assertIn(words, body)
+        html = (
+            self.env["ir.actions.report"]
+            .with_context(lang="zh_CN")
+            ._render_qweb_html(
+                "sale_reconciliation.action_report_followup_letter", history.ids
+            )[0]
+            .decode()
+        )
+        self.assertIn("我们已用您尚未与发票核销的付款抵扣", html)

@@ -20,6 +20,7 @@ class SaleReconciliationCollectionDelete(models.TransientModel):
     _description = "Delete Collections with a Reason"
 
     res_model = fields.Selection(
+        string="Records Of",
         selection=[
             ("sale.reconciliation.collection", "Collections"),
             ("sale.reconciliation.collection.handover", "Handovers"),
@@ -27,8 +28,8 @@ class SaleReconciliationCollectionDelete(models.TransientModel):
         required=True,
         readonly=True,
     )
-    res_ids = fields.Json(required=True, readonly=True)
-    record_count = fields.Integer(compute="_compute_record_count")
+    res_ids = fields.Json(string="Record IDs", required=True, readonly=True)
+    record_count = fields.Integer(string="Records", compute="_compute_record_count")
     reason = fields.Text(required=True)
 
     @api.model
