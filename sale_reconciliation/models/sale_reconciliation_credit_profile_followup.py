@@ -288,6 +288,39 @@ class SaleReconciliationCreditProfile(models.Model):
         them skip the running sums."""
         partners = self._partner_clause("partner.commercial_partner_id", partner_ids)
         pending = SQL("collection.state IN ('draft', 'handed_over')")
+        # The items are read without their customer (one join per item is
+        # most of the cost): rows are of the item's contact (``partner_id``),
+        # whose customer the callers join once per contact.
+        line_partners = (
+            SQL(
+                "line.partner_id IN (SELECT id FROM res_partner "
+                "WHERE commercial_partner_id IN %s)",
+                tuple(partner_ids),
+            )
+            if partner_ids is not None
+            else SQL("TRUE")
+        )
+        item = SQL(
+            """
+                line.partner_id, line.id AS line_id, line.move_id,
+                line.currency_id, line.date_maturity,
+                line.followup_level_id AS reached_id,
+                line.amount_residual AS residual,
+                line.amount_residual_currency AS residual_currency,
+                disputed_move.move_id IS NOT NULL AS disputed
+            """
+        )
+        open_debit = SQL(
+            """
+                account.account_type = 'asset_receivable'
+            AND line.company_id = %s
+            AND line.parent_state = 'posted'
+            AND line.reconciled IS NOT TRUE
+            AND line.amount_residual > 0
+            AND line.date_maturity IS NOT NULL
+            """,
+            company.id,
+        )
         return SQL(
             """
             WITH disputed_move AS (
@@ -361,81 +394,85 @@ class SaleReconciliationCreditProfile(models.Model):
                   ) credits
                  GROUP BY partner_id, currency_id
             ),
-            debit AS MATERIALIZED (
-                SELECT partner.commercial_partner_id AS partner_id,
-                       line.id AS line_id, line.move_id, line.currency_id,
-                       line.date_maturity, line.followup_level_id AS reached_id,
-                       line.amount_residual AS residual,
-                       line.amount_residual_currency AS residual_currency,
-                       disputed_move.move_id IS NOT NULL AS disputed,
-                       named_move.move_id IS NOT NULL AS named,
-                       credit.free_pool, credit.named_pool
-                  FROM account_move_line line
+            credit_partner AS (
+                -- The contacts of the customers with credits, per currency:
+                -- their items take the running sums.
+                SELECT partner.id AS partner_id, partner.commercial_partner_id,
+                       credit.currency_id, credit.free_pool, credit.named_pool
+                  FROM credit
+                  JOIN res_partner partner
+                    ON partner.commercial_partner_id = credit.partner_id
+            ),
+            named AS (
+                SELECT credit_partner.commercial_partner_id,
+                       credit_partner.free_pool, credit_partner.named_pool,
+                       %(item)s,
+                       named_move.move_id IS NOT NULL AS named
+                  FROM credit_partner
+                  JOIN account_move_line line
+                    ON line.partner_id = credit_partner.partner_id
+                   AND line.currency_id = credit_partner.currency_id
                   JOIN account_account account ON account.id = line.account_id
-                  JOIN res_partner partner ON partner.id = line.partner_id
                   LEFT JOIN disputed_move ON disputed_move.move_id = line.move_id
                   LEFT JOIN named_move
                     ON named_move.move_id = line.move_id
                    AND named_move.currency_id = line.currency_id
-                  LEFT JOIN credit
-                    ON credit.partner_id = partner.commercial_partner_id
-                   AND credit.currency_id = line.currency_id
-                 WHERE account.account_type = 'asset_receivable'
-                   AND line.company_id = %(company)s
-                   AND line.parent_state = 'posted'
-                   AND line.reconciled IS NOT TRUE
-                   AND line.amount_residual > 0
-                   AND line.date_maturity IS NOT NULL
-                   AND %(partners)s
+                 WHERE %(open_debit)s
             ),
-            named AS (
-                SELECT debit.*,
-                       SUM(debit.residual_currency) FILTER (
-                           WHERE debit.named AND NOT debit.disputed) OVER (
-                           PARTITION BY debit.partner_id, debit.currency_id
-                           ORDER BY debit.date_maturity, debit.line_id
-                       ) AS named_cumul,
-                       SUM(debit.residual_currency) FILTER (
-                           WHERE debit.named AND NOT debit.disputed) OVER (
-                           PARTITION BY debit.partner_id, debit.currency_id
-                       ) AS named_total
-                  FROM debit
-                 WHERE debit.free_pool IS NOT NULL
-            ),
-            unnamed AS (
+            running AS (
                 SELECT named.*,
-                       named.residual_currency - CASE
-                           WHEN named.named AND NOT named.disputed
-                           THEN LEAST(named.residual_currency, GREATEST(0,
-                               named.named_pool - named.named_cumul
-                               + named.residual_currency))
-                           ELSE 0 END AS open_currency,
-                       named.free_pool + GREATEST(0,
-                           named.named_pool - COALESCE(named.named_total, 0))
-                           AS pool
+                       SUM(residual_currency) FILTER (
+                           WHERE named AND NOT disputed) OVER (
+                           PARTITION BY commercial_partner_id, currency_id
+                           ORDER BY date_maturity, line_id
+                       ) AS named_cumul,
+                       SUM(residual_currency) FILTER (
+                           WHERE named AND NOT disputed) OVER (
+                           PARTITION BY commercial_partner_id, currency_id
+                       ) AS named_total
                   FROM named
             ),
+            unnamed AS (
+                SELECT running.*,
+                       residual_currency - CASE
+                           WHEN named AND NOT disputed
+                           THEN LEAST(residual_currency, GREATEST(0,
+                               named_pool - named_cumul + residual_currency))
+                           ELSE 0 END AS open_currency,
+                       free_pool + GREATEST(0,
+                           named_pool - COALESCE(named_total, 0)) AS pool
+                  FROM running
+            ),
             netted AS (
-                SELECT debit.*, debit.residual_currency AS net,
-                       debit.residual AS net_company
-                  FROM debit
-                 WHERE debit.free_pool IS NULL
+                -- Customers with nothing to set against their items: as
+                -- the ledger has them, without running sums.
+                SELECT %(item)s,
+                       line.amount_residual_currency AS net,
+                       line.amount_residual AS net_company
+                  FROM account_move_line line
+                  JOIN account_account account ON account.id = line.account_id
+                  LEFT JOIN disputed_move ON disputed_move.move_id = line.move_id
+                 WHERE %(open_debit)s
+                   AND %(line_partners)s
+                   AND NOT EXISTS (
+                       SELECT 1
+                         FROM credit_partner
+                        WHERE credit_partner.partner_id = line.partner_id
+                          AND credit_partner.currency_id = line.currency_id
+                   )
                  UNION ALL
-                SELECT netted_currency.*,
-                       CASE WHEN netted_currency.residual_currency = 0 THEN 0
-                       ELSE netted_currency.net * netted_currency.residual
-                            / netted_currency.residual_currency
-                       END
+                SELECT partner_id, line_id, move_id, currency_id, date_maturity,
+                       reached_id, residual, residual_currency, disputed, net,
+                       CASE WHEN residual_currency = 0 THEN 0
+                       ELSE net * residual / residual_currency END
                   FROM (
-                      SELECT partner_id, line_id, move_id, currency_id,
-                             date_maturity, reached_id, residual,
-                             residual_currency, disputed, named, free_pool,
-                             named_pool,
+                      SELECT unnamed.*,
                              CASE WHEN disputed THEN residual_currency
                              ELSE LEAST(open_currency, GREATEST(0,
                                  SUM(open_currency) FILTER (
                                      WHERE NOT disputed) OVER (
-                                     PARTITION BY partner_id, currency_id
+                                     PARTITION BY commercial_partner_id,
+                                                  currency_id
                                      ORDER BY date_maturity, line_id
                                  ) - pool))
                              END AS net
@@ -447,6 +484,9 @@ class SaleReconciliationCreditProfile(models.Model):
             today=today,
             partners=partners,
             pending=pending,
+            item=item,
+            open_debit=open_debit,
+            line_partners=line_partners,
         )
 
     def _followup_levels(self, company):
@@ -530,28 +570,42 @@ class SaleReconciliationCreditProfile(models.Model):
                 %(netted)s
                 SELECT owed.*, COALESCE(credits.amount, 0)
                   FROM (
-                SELECT partner_id,
-                       COALESCE(SUM(net_company) FILTER (
-                           WHERE NOT disputed AND date_maturity < %(today)s), 0),
-                       MIN(date_maturity) FILTER (
-                           WHERE NOT disputed AND net > 0
-                             AND date_maturity < %(today)s),
-                       MAX(lvl_days) FILTER (
-                           WHERE NOT disputed AND net > 0 AND nxt_days <= lvl_days),
-                       MIN(date_maturity + nxt_days) FILTER (
-                           WHERE NOT disputed AND net > 0),
-                       COALESCE(SUM(net_company) FILTER (
-                           WHERE NOT disputed AND net > 0
-                             AND lvl_days IS NOT NULL), 0),
-                       COALESCE(SUM(net_company) FILTER (WHERE held), 0),
-                       COALESCE(SUM(residual) FILTER (
-                           WHERE NOT disputed AND date_maturity < %(today)s), 0)
+                SELECT partner.commercial_partner_id,
+                       SUM(overdue), MIN(oldest_due), MAX(due_level_days),
+                       MIN(next_date), SUM(reminder), SUM(hold),
+                       SUM(overdue_gross)
                   FROM (
-                      SELECT netted.*, %(lvl_days)s AS lvl_days,
-                             %(nxt_days)s AS nxt_days, %(held)s AS held
-                        FROM netted
-                  ) item
-                 GROUP BY partner_id
+                      -- per contact first: one join per contact, not per item
+                      SELECT partner_id,
+                             COALESCE(SUM(net_company) FILTER (
+                                 WHERE NOT disputed
+                                   AND date_maturity < %(today)s), 0) AS overdue,
+                             MIN(date_maturity) FILTER (
+                                 WHERE NOT disputed AND net > 0
+                                   AND date_maturity < %(today)s) AS oldest_due,
+                             MAX(lvl_days) FILTER (
+                                 WHERE NOT disputed AND net > 0
+                                   AND nxt_days <= lvl_days) AS due_level_days,
+                             MIN(date_maturity + nxt_days) FILTER (
+                                 WHERE NOT disputed AND net > 0) AS next_date,
+                             COALESCE(SUM(net_company) FILTER (
+                                 WHERE NOT disputed AND net > 0
+                                   AND lvl_days IS NOT NULL), 0) AS reminder,
+                             COALESCE(SUM(net_company) FILTER (
+                                 WHERE held), 0) AS hold,
+                             COALESCE(SUM(residual) FILTER (
+                                 WHERE NOT disputed
+                                   AND date_maturity < %(today)s), 0)
+                                 AS overdue_gross
+                        FROM (
+                            SELECT netted.*, %(lvl_days)s AS lvl_days,
+                                   %(nxt_days)s AS nxt_days, %(held)s AS held
+                              FROM netted
+                        ) item
+                       GROUP BY partner_id
+                  ) per_contact
+                  JOIN res_partner partner ON partner.id = per_contact.partner_id
+                 GROUP BY partner.commercial_partner_id
                        ) owed (partner_id)
                   LEFT JOIN (
                        SELECT partner_id, SUM(amount) AS amount
@@ -616,13 +670,14 @@ class SaleReconciliationCreditProfile(models.Model):
             SQL(
                 """
                 %(netted)s
-                SELECT partner_id, move_id, line_id, lvl_days AS level_days,
-                       date_maturity AS due, currency_id,
-                       residual_currency AS residual, net AS amount,
+                SELECT partner.commercial_partner_id AS partner_id, move_id,
+                       line_id, lvl_days AS level_days, date_maturity AS due,
+                       currency_id, residual_currency AS residual, net AS amount,
                        net_company AS amount_company
                   FROM (
                       SELECT netted.*, %(lvl_days)s AS lvl_days FROM netted
                   ) item
+                  JOIN res_partner partner ON partner.id = item.partner_id
                  WHERE NOT disputed AND net > 0 AND lvl_days IS NOT NULL
                  ORDER BY date_maturity, line_id
                 """,
