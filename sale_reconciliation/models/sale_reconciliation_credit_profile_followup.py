@@ -792,6 +792,8 @@ class SaleReconciliationCreditProfile(models.Model):
                 lambda p, figures=figures: not p.followup_excluded
                 and figures.get(p.partner_id.id, EMPTY_FIGURES)["due_level_id"]
             )
+            if not due:
+                continue
             items = profile_sudo._followup_items(company, today, due.partner_id.ids)
             credits = profile_sudo._followup_credits(company, today, due.partner_id.ids)
             for profile in due:
@@ -856,6 +858,17 @@ class SaleReconciliationCreditProfile(models.Model):
                     contact=recipient.display_name,
                 )
             )
+        # One reminder at a time per customer: a credit manager's Process and
+        # the daily run reminding the same customer at once queue here, and
+        # PostgreSQL refuses the second once the first committed (its view is
+        # older); Odoo retries it, and it then finds nothing due.
+        self.env.cr.execute(
+            SQL(
+                "SELECT 1 FROM sale_reconciliation_credit_profile "
+                "WHERE id = %s FOR NO KEY UPDATE",
+                self.id,
+            )
+        )
         # sudo: the follow-up writes the history, the invoices' levels, the
         # customer's chatter and hold on behalf of the credit manager (rights
         # checked in _followup_send) or of the scheduled action.

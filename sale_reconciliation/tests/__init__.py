@@ -27,3 +27,4 @@ from . import test_statement_run
 from . import test_credit_concurrency
 from . import test_followup
 from . import test_followup_netting
+from . import test_followup_concurrency
