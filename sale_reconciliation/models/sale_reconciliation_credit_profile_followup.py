@@ -952,19 +952,51 @@ class SaleReconciliationCreditProfile(models.Model):
 
     def _followup_stamp_levels(self, items):
         """Each instalment reminded keeps the level its age reached; its
-        invoice, the highest level of its instalments."""
-        MoveLine = self.env["account.move.line"]
+        invoice, the highest level of its instalments.
+
+        In SQL: the stamp is the follow-up's own, read by nothing else, and
+        writing posted journal items through the ORM resynchronises their
+        whole entry (most of the time of a reminder, measured on the bench).
+        """
+        if not items:
+            return
         by_level = {}
         for item in items:
             by_level.setdefault(item["level_id"], []).append(item["line_id"])
+        self.env["account.move.line"].flush_model(["followup_level_id"])
+        self.env["account.move"].flush_model(["followup_level_id"])
         for level_id, line_ids in by_level.items():
-            MoveLine.browse(line_ids).write({"followup_level_id": level_id})
-        moves = MoveLine.browse([item["line_id"] for item in items]).move_id
-        for move in moves:
-            levels = move.line_ids.followup_level_id
-            top = max(levels, key=lambda level: (level.days, level.id))
-            if move.followup_level_id != top:
-                move.followup_level_id = top
+            self.env.execute_query(
+                SQL(
+                    "UPDATE account_move_line SET followup_level_id = %s "
+                    "WHERE id IN %s",
+                    level_id,
+                    tuple(line_ids),
+                )
+            )
+        move_ids = tuple({item["move_id"] for item in items})
+        self.env.execute_query(
+            SQL(
+                """
+                UPDATE account_move move
+                   SET followup_level_id = top.level_id
+                  FROM (
+                      SELECT DISTINCT ON (line.move_id)
+                             line.move_id, level.id AS level_id
+                        FROM account_move_line line
+                        JOIN sale_reconciliation_followup_level level
+                          ON level.id = line.followup_level_id
+                       WHERE line.move_id IN %s
+                       ORDER BY line.move_id, level.days DESC, level.id DESC
+                  ) top
+                 WHERE move.id = top.move_id
+                   AND move.followup_level_id IS DISTINCT FROM top.level_id
+                """,
+                move_ids,
+            )
+        )
+        self.env["account.move.line"].invalidate_model(["followup_level_id"])
+        self.env["account.move"].invalidate_model(["followup_level_id"])
 
     def _followup_put_on_hold(self, level):
         """Put the customer on credit hold in the profile's company, unless a
