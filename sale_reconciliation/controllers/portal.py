@@ -276,38 +276,31 @@ class StatementPortal(CustomerPortal):
     def _get_pay_overdue_url(self, statement_sudo):
         """Odoo's page where a signed-in customer pays all its overdue
         invoices at once, when the statement's company takes payments online
-        and the customer has overdue invoices there; False otherwise."""
-        if request.env.user._is_public():
-            return False
+        and that page asks for what the customer really owes overdue there
+        (net of its credits and collections in hand, disputes left out);
+        False otherwise. The page charges the invoices' totals, whatever was
+        paid or credited: then the customer pays each invoice instead."""
+        user = request.env.user
         company = statement_sudo.company_id
-        if not company._has_online_payment_provider():
+        if user._is_public() or not company._has_online_payment_provider():
             return False
-        # sudo: account.move - only whether the customer of a statement it
-        # may read has an overdue invoice is counted.
-        overdue = (
-            request.env["account.move"]
+        page = company._get_overdue_payment_page(user.partner_id)
+        if not page or page[0] != company or page[1] != company.currency_id:
+            return False
+        customer = statement_sudo.partner_id.commercial_partner_id
+        # sudo: the follow-up figures add up the customer's journal items,
+        # for the customer of a statement the user may read.
+        figures = (
+            request.env["sale.reconciliation.credit.profile"]
             .sudo()
-            .search_count(
-                [
-                    ("company_id", "=", company.id),
-                    (
-                        "partner_id",
-                        "child_of",
-                        statement_sudo.partner_id.commercial_partner_id.id,
-                    ),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
-                    (
-                        "invoice_date_due",
-                        "<",
-                        fields.Date.context_today(statement_sudo),
-                    ),
-                ],
-                limit=1,
-            )
+            ._followup_query(company, fields.Date.context_today(user), customer.ids)
+            .get(customer.id)
         )
-        return "/my/invoices/overdue" if overdue else False
+        if not figures or company.currency_id.compare_amounts(
+            page[2], figures["overdue_amount"]
+        ):
+            return False
+        return "/my/invoices/overdue"
 
     def _render_refusal(self, reason, status, statement_sudo=None):
         values = self._prepare_portal_layout_values()

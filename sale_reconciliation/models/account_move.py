@@ -116,6 +116,7 @@ class AccountMove(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_followup_stamp(self, vals_list, create=True)
         if any(
             with_context_defaults(self, vals, {"followup_disputed"}).get(
                 "followup_disputed"
@@ -143,6 +144,7 @@ class AccountMove(models.Model):
         # payments linked from its side (those without a journal entry are
         # allocated to the invoices they are linked to).
         fnames = set(vals)
+        check_followup_stamp(self, [vals])
         if "followup_disputed" in fnames and any(
             move.followup_disputed != bool(vals["followup_disputed"]) for move in self
         ):
@@ -201,6 +203,25 @@ class AccountMove(models.Model):
         )
 
 
+def check_followup_stamp(records, vals_list, create=False):
+    """The follow-up levels reached are the follow-up's own stamps, which
+    decide what is reminded and which holds stay: nobody sets them on an
+    entry or its items, defaults included (the follow-up writes them as
+    superuser, in SQL)."""
+    if records.env.su:
+        return
+    for vals in vals_list:
+        if create:
+            vals = with_context_defaults(records, vals, {"followup_level_id"})
+        if "followup_level_id" in vals:
+            raise AccessError(
+                _(
+                    "The follow-up levels an invoice and its instalments "
+                    "reached are set by the follow-up only."
+                )
+            )
+
+
 class AccountMoveLine(models.Model):
     _inherit = "account.move.line"
 
@@ -215,7 +236,13 @@ class AccountMoveLine(models.Model):
         "a reminder sent to the customer: it is reminded at a level once.",
     )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        check_followup_stamp(self, vals_list, create=True)
+        return super().create(vals_list)
+
     def write(self, vals):
+        check_followup_stamp(self, [vals])
         # EXTENDS account: an invoice line linked to another order line
         # changes both orders' figures.
         if "sale_line_ids" in vals:

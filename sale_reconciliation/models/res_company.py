@@ -302,6 +302,42 @@ class ResCompany(models.Model):
             )
         )
 
+    @api.model
+    def _get_overdue_payment_page(self, partner):
+        """What Odoo's page paying all overdue invoices at once
+        (``/my/invoices/overdue``, account_payment) would ask ``partner``'s
+        portal user to pay, read as that page reads it: ``(company, currency,
+        amount, invoices)``, or None when the page would not offer a payment
+        (nothing overdue, or several companies or currencies). The page
+        charges the invoices' totals, whatever was paid or credited."""
+        # sudo: account.move - what the customer's own portal page lists, to
+        # decide whether to point the customer at it.
+        invoices = (
+            self.env["account.move"]
+            .sudo()
+            .search(
+                [
+                    ("state", "not in", ("cancel", "draft")),
+                    ("move_type", "in", ("out_invoice", "out_receipt")),
+                    ("payment_state", "not in", ("in_payment", "paid")),
+                    ("invoice_date_due", "<", fields.Date.today()),
+                    ("partner_id", "=", partner.id),
+                ]
+            )
+        )
+        if (
+            not invoices
+            or len(invoices.company_id) > 1
+            or len(invoices.currency_id) > 1
+        ):
+            return None
+        return (
+            invoices.company_id,
+            invoices.currency_id,
+            sum(invoices.mapped("amount_total")),
+            invoices,
+        )
+
     @api.model_create_multi
     def create(self, vals_list):
         # EXTENDS base: a new company gets its statement and seal sequences

@@ -723,6 +723,8 @@ class SaleReconciliationCollection(models.Model):
                     body=body, subtype_xmlid="mail.mt_note"
                 )
                 if collection.handover_id:
+                    # sudo: the handover's chatter, which the manager deleting
+                    # another salesperson's collection may not write.
                     collection.handover_id.sudo().message_post(
                         body=body, subtype_xmlid="mail.mt_note"
                     )

@@ -263,6 +263,11 @@ class SaleReconciliationCreditProfile(models.Model):
         self.env["sale.reconciliation.statement.line"].flush_model(
             ["dispute_comment", "move_id", "statement_id"]
         )
+        self.env["account.payment"].flush_model(
+            ["amount", "amount_company_currency_signed", "currency_id", "date"]
+            + ["invoice_ids", "move_id", "partner_id", "state", "company_id"]
+            + ["payment_type", "partner_type"]
+        )
         self.env["sale.reconciliation.collection"].flush_model(
             ["amount", "company_id", "currency_id", "date", "invoice_ids"]
             + ["partner_id", "state"]
@@ -288,6 +293,7 @@ class SaleReconciliationCreditProfile(models.Model):
         them skip the running sums."""
         partners = self._partner_clause("partner.commercial_partner_id", partner_ids)
         pending = SQL("collection.state IN ('draft', 'handed_over')")
+        entryless = self._entryless_payment_clause()
         # The items are read without their customer (one join per item is
         # most of the cost): rows are of the item's contact (``partner_id``),
         # whose customer the callers join once per contact.
@@ -339,26 +345,36 @@ class SaleReconciliationCreditProfile(models.Model):
                    AND disputed.move_id IS NOT NULL
             ),
             named_move AS (
-                SELECT DISTINCT rel.move_id, collection.currency_id
+                SELECT rel.move_id, collection.currency_id
                   FROM sale_reconciliation_collection_invoice_rel rel
                   JOIN sale_reconciliation_collection collection
                     ON collection.id = rel.collection_id
                  WHERE collection.company_id = %(company)s AND %(pending)s
+                 UNION
+                SELECT rel.invoice_id, payment.currency_id
+                  FROM account_move__account_payment rel
+                  JOIN account_payment payment ON payment.id = rel.payment_id
+                 WHERE payment.company_id = %(company)s AND %(entryless)s
             ),
             credit AS (
                 -- What each customer has to set against its items, per
-                -- currency: unapplied payments and credit notes, and the
-                -- collections in hand naming invoices or not.
+                -- currency: unapplied payments and credit notes, payments
+                -- Odoo made no journal entry for (Accounting's payments
+                -- without outstanding account) and the collections in hand,
+                -- naming invoices or not. ``ledger_pool``: what of it is
+                -- money received by the company, which alone lifts a hold.
                 SELECT partner_id, currency_id,
                        SUM(amount) AS amount,
                        SUM(free_currency) AS free_pool,
-                       SUM(named_currency) AS named_pool
+                       SUM(named_currency) AS named_pool,
+                       SUM(ledger_currency) AS ledger_pool
                   FROM (
                       SELECT partner.commercial_partner_id AS partner_id,
                              line.currency_id,
                              -line.amount_residual AS amount,
                              -line.amount_residual_currency AS free_currency,
-                             0 AS named_currency
+                             0 AS named_currency,
+                             -line.amount_residual_currency AS ledger_currency
                         FROM account_move_line line
                         JOIN account_account account
                           ON account.id = line.account_id
@@ -371,12 +387,34 @@ class SaleReconciliationCreditProfile(models.Model):
                          AND line.date <= %(today)s
                          AND %(partners)s
                        UNION ALL
+                      SELECT partner.commercial_partner_id, payment.currency_id,
+                             payment.amount_company_currency_signed,
+                             CASE WHEN invoiced.named THEN 0
+                                  ELSE payment.amount END,
+                             CASE WHEN invoiced.named THEN payment.amount
+                                  ELSE 0 END,
+                             payment.amount
+                        FROM account_payment payment
+                        JOIN res_partner partner ON partner.id = payment.partner_id
+                       CROSS JOIN LATERAL (
+                             SELECT EXISTS (
+                                 SELECT 1
+                                   FROM account_move__account_payment rel
+                                  WHERE rel.payment_id = payment.id
+                             ) AS named
+                       ) invoiced
+                       WHERE payment.company_id = %(company)s
+                         AND %(entryless)s
+                         AND payment.date <= %(today)s
+                         AND %(partners)s
+                       UNION ALL
                       SELECT partner.commercial_partner_id, collection.currency_id,
                              0,
                              CASE WHEN invoiced.named THEN 0
                                   ELSE collection.amount END,
                              CASE WHEN invoiced.named THEN collection.amount
-                                  ELSE 0 END
+                                  ELSE 0 END,
+                             0
                         FROM sale_reconciliation_collection collection
                         JOIN res_partner partner
                           ON partner.id = collection.partner_id
@@ -487,6 +525,21 @@ class SaleReconciliationCreditProfile(models.Model):
             item=item,
             open_debit=open_debit,
             line_partners=line_partners,
+            entryless=entryless,
+        )
+
+    @api.model
+    def _entryless_payment_clause(self):
+        """Customer payments received for which Odoo made no journal entry
+        (with Accounting, a payment method without outstanding account): the
+        invoices they pay stay open in the ledger, in payment."""
+        return SQL(
+            """
+                payment.move_id IS NULL
+            AND payment.state = 'in_process'
+            AND payment.payment_type = 'inbound'
+            AND payment.partner_type = 'customer'
+            """
         )
 
     def _followup_levels(self, company):
@@ -570,42 +623,76 @@ class SaleReconciliationCreditProfile(models.Model):
                 %(netted)s
                 SELECT owed.*, COALESCE(credits.amount, 0)
                   FROM (
-                SELECT partner.commercial_partner_id,
+                SELECT customer.partner_id,
                        SUM(overdue), MIN(oldest_due), MAX(due_level_days),
-                       MIN(next_date), SUM(reminder), SUM(hold),
+                       MIN(next_date), SUM(reminder),
+                       -- A follow-up hold is kept by what was reminded at a
+                       -- hold level (in dispute or not) while the money the
+                       -- company received does not cover it: a collection
+                       -- still in hand does not lift it.
+                       SUM(CASE WHEN customer.held_currency
+                                     > COALESCE(credit.ledger_pool, 0)
+                                THEN customer.held ELSE 0 END),
                        SUM(overdue_gross)
                   FROM (
-                      -- per contact first: one join per contact, not per item
-                      SELECT partner_id,
-                             COALESCE(SUM(net_company) FILTER (
-                                 WHERE NOT disputed
-                                   AND date_maturity < %(today)s), 0) AS overdue,
-                             MIN(date_maturity) FILTER (
-                                 WHERE NOT disputed AND net > 0
-                                   AND date_maturity < %(today)s) AS oldest_due,
-                             MAX(lvl_days) FILTER (
-                                 WHERE NOT disputed AND net > 0
-                                   AND nxt_days <= lvl_days) AS due_level_days,
-                             MIN(date_maturity + nxt_days) FILTER (
-                                 WHERE NOT disputed AND net > 0) AS next_date,
-                             COALESCE(SUM(net_company) FILTER (
-                                 WHERE NOT disputed AND net > 0
-                                   AND lvl_days IS NOT NULL), 0) AS reminder,
-                             COALESCE(SUM(net_company) FILTER (
-                                 WHERE held), 0) AS hold,
-                             COALESCE(SUM(residual) FILTER (
-                                 WHERE NOT disputed
-                                   AND date_maturity < %(today)s), 0)
-                                 AS overdue_gross
+                      SELECT partner.commercial_partner_id AS partner_id,
+                             per_contact.currency_id,
+                             SUM(overdue) AS overdue,
+                             MIN(oldest_due) AS oldest_due,
+                             MAX(due_level_days) AS due_level_days,
+                             MIN(next_date) AS next_date,
+                             SUM(reminder) AS reminder,
+                             SUM(held) AS held,
+                             SUM(held_currency) AS held_currency,
+                             SUM(overdue_gross) AS overdue_gross
                         FROM (
-                            SELECT netted.*, %(lvl_days)s AS lvl_days,
-                                   %(nxt_days)s AS nxt_days, %(held)s AS held
-                              FROM netted
-                        ) item
-                       GROUP BY partner_id
-                  ) per_contact
-                  JOIN res_partner partner ON partner.id = per_contact.partner_id
-                 GROUP BY partner.commercial_partner_id
+                            -- per contact first: one join per contact, not
+                            -- per item
+                            SELECT partner_id, currency_id,
+                                   COALESCE(SUM(net_company) FILTER (
+                                       WHERE NOT disputed
+                                         AND date_maturity < %(today)s), 0)
+                                       AS overdue,
+                                   MIN(date_maturity) FILTER (
+                                       WHERE NOT disputed AND net > 0
+                                         AND date_maturity < %(today)s)
+                                       AS oldest_due,
+                                   MAX(lvl_days) FILTER (
+                                       WHERE NOT disputed AND net > 0
+                                         AND nxt_days <= lvl_days)
+                                       AS due_level_days,
+                                   MIN(date_maturity + nxt_days) FILTER (
+                                       WHERE NOT disputed AND net > 0)
+                                       AS next_date,
+                                   COALESCE(SUM(net_company) FILTER (
+                                       WHERE NOT disputed AND net > 0
+                                         AND lvl_days IS NOT NULL), 0)
+                                       AS reminder,
+                                   COALESCE(SUM(residual) FILTER (
+                                       WHERE held), 0) AS held,
+                                   COALESCE(SUM(residual_currency) FILTER (
+                                       WHERE held), 0) AS held_currency,
+                                   COALESCE(SUM(residual) FILTER (
+                                       WHERE NOT disputed
+                                         AND date_maturity < %(today)s), 0)
+                                       AS overdue_gross
+                              FROM (
+                                  SELECT netted.*, %(lvl_days)s AS lvl_days,
+                                         %(nxt_days)s AS nxt_days,
+                                         %(held)s AS held
+                                    FROM netted
+                              ) item
+                             GROUP BY partner_id, currency_id
+                        ) per_contact
+                        JOIN res_partner partner
+                          ON partner.id = per_contact.partner_id
+                       GROUP BY partner.commercial_partner_id,
+                                per_contact.currency_id
+                  ) customer
+                  LEFT JOIN credit
+                    ON credit.partner_id = customer.partner_id
+                   AND credit.currency_id = customer.currency_id
+                 GROUP BY customer.partner_id
                        ) owed (partner_id)
                   LEFT JOIN (
                        SELECT partner_id, SUM(amount) AS amount
@@ -697,17 +784,23 @@ class SaleReconciliationCreditProfile(models.Model):
     def _followup_credits(self, company, today, partner_ids):
         """{customer: [credit]}: what the customer paid or was credited and
         is not applied to an invoice yet, as a reminder lists it: each
-        unapplied payment or credit note (``line_id``), and each collection
-        still in a salesperson's or cashier's hands (``collection_id``),
-        with ``date``, ``currency_id`` and ``amount`` (positive)."""
+        unapplied payment or credit note (``line_id``, ``move_id``), payment
+        without journal entry (``payment_id``) and collection still in a
+        salesperson's or cashier's hands (``collection_id``), with ``date``,
+        ``currency_id`` and ``amount`` (positive)."""
         self._followup_flush()
+        self.env["account.payment"].flush_model(
+            ["amount", "currency_id", "date", "move_id", "partner_id", "state"]
+            + ["company_id", "payment_type", "partner_type"]
+        )
         partners = self._partner_clause("partner.commercial_partner_id", partner_ids)
         rows = self.env.execute_query_dict(
             SQL(
                 """
                 SELECT partner.commercial_partner_id AS partner_id,
-                       line.id AS line_id, NULL::integer AS collection_id,
-                       line.move_id, line.date, line.currency_id,
+                       line.id AS line_id, line.move_id,
+                       NULL::integer AS payment_id, NULL::integer AS collection_id,
+                       line.date, line.currency_id,
                        -line.amount_residual_currency AS amount
                   FROM account_move_line line
                   JOIN account_account account ON account.id = line.account_id
@@ -720,8 +813,17 @@ class SaleReconciliationCreditProfile(models.Model):
                    AND line.date <= %(today)s
                    AND %(partners)s
                  UNION ALL
-                SELECT partner.commercial_partner_id, NULL, collection.id,
-                       NULL, collection.date, collection.currency_id,
+                SELECT partner.commercial_partner_id, NULL, NULL, payment.id,
+                       NULL, payment.date, payment.currency_id, payment.amount
+                  FROM account_payment payment
+                  JOIN res_partner partner ON partner.id = payment.partner_id
+                 WHERE payment.company_id = %(company)s
+                   AND %(entryless)s
+                   AND payment.date <= %(today)s
+                   AND %(partners)s
+                 UNION ALL
+                SELECT partner.commercial_partner_id, NULL, NULL, NULL,
+                       collection.id, collection.date, collection.currency_id,
                        collection.amount
                   FROM sale_reconciliation_collection collection
                   JOIN res_partner partner ON partner.id = collection.partner_id
@@ -729,11 +831,12 @@ class SaleReconciliationCreditProfile(models.Model):
                    AND collection.state IN ('draft', 'handed_over')
                    AND collection.date <= %(today)s
                    AND %(partners)s
-                 ORDER BY 5, 2, 3
+                 ORDER BY 6, 2, 4, 5
                 """,
                 company=company.id,
                 today=today,
                 partners=partners,
+                entryless=self._entryless_payment_clause(),
             )
         )
         result = {}
@@ -935,11 +1038,15 @@ class SaleReconciliationCreditProfile(models.Model):
             }
             for item in values["items"]
         ]
+        # The credits set against the instalments listed: those of their
+        # currencies (the netting is per currency).
+        currencies = {item["currency_id"] for item in values["items"]}
         lines += [
             {
                 "kind": "credit",
                 "move_id": credit["move_id"],
                 "move_line_id": credit["line_id"],
+                "payment_id": credit["payment_id"],
                 "collection_id": credit["collection_id"],
                 "date": credit["date"],
                 "currency_id": credit["currency_id"],
@@ -947,6 +1054,7 @@ class SaleReconciliationCreditProfile(models.Model):
                 "amount": credit["amount"],
             }
             for credit in values.get("credits", [])
+            if credit["currency_id"] in currencies
         ]
         return lines
 
@@ -966,10 +1074,23 @@ class SaleReconciliationCreditProfile(models.Model):
         self.env["account.move.line"].flush_model(["followup_level_id"])
         self.env["account.move"].flush_model(["followup_level_id"])
         for level_id, line_ids in by_level.items():
+            # Never lower: an instalment reminded at a higher level (before a
+            # level was archived or moved) keeps it, and the hold it caused.
             self.env.execute_query(
                 SQL(
-                    "UPDATE account_move_line SET followup_level_id = %s "
-                    "WHERE id IN %s",
+                    """
+                    UPDATE account_move_line line
+                       SET followup_level_id = level.id
+                      FROM sale_reconciliation_followup_level level
+                     WHERE level.id = %s
+                       AND line.id IN %s
+                       AND NOT EXISTS (
+                           SELECT 1
+                             FROM sale_reconciliation_followup_level reached
+                            WHERE reached.id = line.followup_level_id
+                              AND reached.days >= level.days
+                       )
+                    """,
                     level_id,
                     tuple(line_ids),
                 )

@@ -86,16 +86,39 @@ class SaleReconciliationFollowupHistory(models.Model):
     # COMPUTE METHODS
     # -------------------------------------------------------------------------
 
-    @api.depends("company_id")
+    @api.depends("company_id", "recipient_id", "line_ids")
     def _compute_portal_url(self):
         for history in self:
             base_url = history.get_base_url()
             history.portal_url = f"{base_url}/my/invoices"
             history.pay_url = (
                 f"{base_url}/my/invoices/overdue"
-                if history.company_id._has_online_payment_provider()
+                if history._overdue_payment_page_matches()
                 else False
             )
+
+    def _overdue_payment_page_matches(self):
+        """Whether Odoo's page paying all overdue invoices at once asks the
+        recipient for exactly what this reminder asks: the same invoices and
+        the same amount, in one currency. That page charges the invoices'
+        totals: with a partial payment, a credit set against them or another
+        overdue invoice, the reminder links to the invoices, each payable
+        for what it still owes."""
+        self.ensure_one()
+        if not self.company_id._has_online_payment_provider():
+            return False
+        page = self.company_id._get_overdue_payment_page(self.recipient_id)
+        totals = self._get_totals()
+        if not page or len(totals) != 1:
+            return False
+        company, currency, amount, invoices = page
+        return (
+            company == self.company_id
+            and currency == totals[0]["currency"]
+            and invoices
+            == self.line_ids.filtered(lambda line: line.kind == "due").move_id
+            and not currency.compare_amounts(amount, totals[0]["amount"])
+        )
 
     # -------------------------------------------------------------------------
     # CRUD
@@ -118,6 +141,24 @@ class SaleReconciliationFollowupHistory(models.Model):
         (``residual``) and what it owed net of the customer's credits
         (``amount``), in its own ``currency``."""
         self.ensure_one()
+        if not self.line_ids:
+            # A reminder sent before its lines were kept (18.0.1.5.0): its
+            # invoices, as they stand now.
+            return [
+                {
+                    "move": move,
+                    "due": move.invoice_date_due,
+                    "days": (self.date - move.invoice_date_due).days
+                    if move.invoice_date_due
+                    else 0,
+                    "residual": move.amount_residual,
+                    "amount": move.amount_residual,
+                    "currency": move.currency_id,
+                }
+                for move in self.move_ids.sorted(
+                    lambda move: (move.invoice_date_due or self.date, move.id)
+                )
+            ]
         return [
             {
                 "move": line.move_id,
@@ -148,8 +189,10 @@ class SaleReconciliationFollowupHistory(models.Model):
         """What the reminder asks to pay, one total per currency."""
         self.ensure_one()
         totals = {}
-        for line in self.line_ids.filtered(lambda line: line.kind == "due"):
-            totals[line.currency_id] = totals.get(line.currency_id, 0.0) + line.amount
+        for line in self._get_lines():
+            totals[line["currency"]] = (
+                totals.get(line["currency"], 0.0) + line["amount"]
+            )
         return [
             {"currency": currency, "amount": amount}
             for currency, amount in sorted(totals.items(), key=lambda t: t[0].name)

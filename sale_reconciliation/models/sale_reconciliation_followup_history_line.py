@@ -34,6 +34,7 @@ class SaleReconciliationFollowupHistoryLine(models.Model):
         readonly=True,
         index="btree_not_null",
     )
+    payment_id = fields.Many2one("account.payment", readonly=True)
     collection_id = fields.Many2one("sale.reconciliation.collection", readonly=True)
     level_id = fields.Many2one(
         "sale.reconciliation.followup.level",
@@ -60,4 +61,6 @@ class SaleReconciliationFollowupHistoryLine(models.Model):
 
     def _reference(self):
         self.ensure_one()
-        return self.move_id.name or self.collection_id.name or ""
+        return (
+            self.move_id.name or self.payment_id.name or self.collection_id.name or ""
+        )

@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from freezegun import freeze_time
 
 from odoo import Command, fields
@@ -432,3 +434,135 @@ class TestFollowupNetting(FollowupCommon):
             .decode()
         )
         self.assertIn("我们已用您尚未与发票核销的付款抵扣", html)
+
+    # -------------------------------------------------------------------------
+    # Audit: what may not lift a hold, nor silence a reminder
+    # -------------------------------------------------------------------------
+
+    def test_a_collection_in_hand_does_not_lift_the_hold(self):
+        invoice = self.invoice_at("2025-02-01", 1000.0, due="2025-03-01")
+        with freeze_time("2025-04-01"):
+            self.process(self.profile())
+            self.assertTrue(self.hold())
+            collection = (
+                self.env["sale.reconciliation.collection"]
+                .with_user(self.salesperson)
+                .create({"partner_id": self.customer.id, "amount": 1000.0})
+            )
+            # Not chased while in hand...
+            self.assertFalse(self.profile().followup_due)
+            # ... but the company has not received it: the hold stays.
+            self.Profile._followup_release(self.env.company)
+            self.assertTrue(self.hold())
+            collection.with_user(self.salesperson).unlink()
+            # Paid: lifted.
+            self.pay_at(invoice, "2025-04-01")
+            self.Profile._followup_release(self.env.company)
+            self.assertFalse(self.hold())
+
+    def test_nobody_sets_the_levels_reached(self):
+        invoice = self.invoice_at("2025-02-01", 1000.0, due="2025-03-01")
+        with freeze_time("2025-04-01"):
+            self.process(self.profile())
+        receivable = invoice.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+        both = new_test_user(
+            self.env,
+            login="followup_billing_salesperson",
+            groups="account.group_account_invoice,"
+            "sale_reconciliation.group_reconciliation_user",
+            company_id=self.env.company.id,
+        )
+        for user in (both, self.billing_credit_manager):
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                receivable.with_user(user).write({"followup_level_id": False})
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                invoice.with_user(user).write({"followup_level_id": False})
+        with self.assertRaises(AccessError):
+            self.env["account.move"].with_user(both).with_context(
+                default_followup_level_id=self.final.id
+            ).create({"move_type": "out_invoice", "partner_id": self.customer.id})
+        self.assertEqual(receivable.sudo().followup_level_id, self.final)
+        self.assertTrue(self.hold())
+
+    def test_a_level_reached_is_never_lowered(self):
+        invoice = self.invoice_at("2025-02-01", 1000.0, due="2025-03-01")
+        with freeze_time("2025-04-01"):
+            self.process(self.profile())
+        # The final level is archived; the invoice is at the firm reminder's
+        # age again for the follow-up, which may not lower its stamp.
+        receivable = invoice.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+        self.final.active = False
+        with freeze_time("2025-04-02"):
+            profile = self.profile()
+            self.assertFalse(profile.followup_due)
+            self.Profile._followup_stamp_levels(
+                [
+                    {
+                        "line_id": receivable.id,
+                        "move_id": invoice.id,
+                        "level_id": self.firm.id,
+                    }
+                ]
+            )
+        self.assertEqual(receivable.sudo().followup_level_id, self.final)
+
+    def test_a_payment_without_journal_entry_is_set_against_the_invoice(self):
+        """With Accounting, a payment method without outstanding account
+        makes no journal entry: the invoice is in payment, its receivable
+        still open."""
+        invoice = self.invoice_at("2025-02-01", 1000.0, due="2025-03-01")
+        with patch.object(
+            type(self.env["account.move"]),
+            "_get_invoice_in_payment_state",
+            lambda self: "in_payment",
+        ):
+            bank = self.company_data["default_journal_bank"]
+            method = bank.inbound_payment_method_line_ids[:1]
+            method.payment_account_id = False
+            payment = self.env["account.payment"].create(
+                {
+                    "amount": 1000.0,
+                    "date": fields.Date.to_date("2025-03-05"),
+                    "payment_type": "inbound",
+                    "partner_type": "customer",
+                    "partner_id": self.customer.id,
+                    "journal_id": bank.id,
+                    "payment_method_line_id": method.id,
+                    "invoice_ids": [Command.set(invoice.ids)],
+                }
+            )
+            payment.action_post()
+        self.assertFalse(payment.move_id)
+        self.assertEqual(payment.state, "in_process")
+        with freeze_time("2025-04-30"):
+            self.Profile.sudo()._refresh(self.env.company, self.customer.ids)
+            profile = self.profile()
+            self.assertRecordValues(
+                profile, [{"followup_due": False, "followup_overdue_amount": 0.0}]
+            )
+            self.run_followup()
+            self.assertFalse(self.mails_to(self.customer))
+            self.assertFalse(self.hold())
+
+    def test_reminder_links_the_overdue_payment_page_only_when_it_agrees(self):
+        self.env["payment.provider"].create(
+            {
+                "name": "Card",
+                "code": "none",
+                "state": "test",
+                "company_id": self.env.company.id,
+            }
+        )
+        self.invoice_at("2025-02-01", 1000.0, due="2025-03-01")
+        self.receive_at("2025-03-05", 300.0)
+        with freeze_time("2025-03-10"):
+            profile = self.profile()
+            self.process(profile)
+        history = profile.followup_history_ids
+        # Odoo's page would charge the invoice's 1,000; 700 are owed.
+        self.assertFalse(history.pay_url)
+        self.assertNotIn("/my/invoices/overdue", self.mails_to(self.customer).body_html)

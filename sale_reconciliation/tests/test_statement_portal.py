@@ -196,7 +196,10 @@ class TestStatementPortal(StatementCommon, HttpCase):
             pdf.headers["Content-Disposition"],
         )
 
-    def test_pay_overdue_invoices_link_when_the_company_takes_payments_online(self):
+    def test_pay_overdue_invoices_link_only_for_what_is_really_owed(self):
+        """Odoo's page paying all overdue invoices at once charges the
+        invoices' totals of the signed-in contact: the statement links to it
+        only when that is what the customer owes overdue."""
         self.authenticate(self.portal_x.login, self.portal_x.login)
         self.assertNotIn("/my/invoices/overdue", self.page(self.june).text)
         self.env["payment.provider"].create(
@@ -207,9 +210,9 @@ class TestStatementPortal(StatementCommon, HttpCase):
                 "company_id": self.env.company.id,
             }
         )
-        # The customer's invoices of 2025 are overdue: one payment for all.
-        self.assertIn('href="/my/invoices/overdue"', self.page(self.june).text)
-        # Paid, nothing overdue: no link.
+        # The customer's overdue invoices are addressed to the company, not
+        # to this contact: the page would find nothing to pay.
+        self.assertNotIn("/my/invoices/overdue", self.page(self.june).text)
         invoices = self.env["account.move"].search(
             [
                 ("partner_id", "=", self.customer.id),
@@ -218,6 +221,11 @@ class TestStatementPortal(StatementCommon, HttpCase):
             ]
         )
         self.pay_at(invoices, "2025-08-01")
+        # What is overdue now is the contact's own invoice: one payment.
+        self.invoice_at("2025-07-10", 80.0, partner=self.portal_x.partner_id)
+        self.assertIn('href="/my/invoices/overdue"', self.page(self.june).text)
+        # A payment not matched yet: the page would ask 80 for 50 owed.
+        self.receive_at("2025-08-05", 30.0)
         self.assertNotIn("/my/invoices/overdue", self.page(self.june).text)
 
     @mute_logger("odoo.http")

@@ -48,9 +48,14 @@ class SaleReconciliationCollectionDelete(models.TransientModel):
 
     def _get_records(self):
         self.ensure_one()
-        if self.res_model not in DELETABLE_MODELS or not self.res_ids:
+        ids = self.res_ids if isinstance(self.res_ids, list) else []
+        if (
+            self.res_model not in DELETABLE_MODELS
+            or not ids
+            or not all(isinstance(rid, int) for rid in ids)
+        ):
             raise UserError(_("Select the collections or handovers to delete."))
-        return self.env[self.res_model].browse(self.res_ids).exists()
+        return self.env[self.res_model].browse(ids).exists()
 
     def action_delete(self):
         self.ensure_one()
