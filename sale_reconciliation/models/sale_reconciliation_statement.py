@@ -2,6 +2,8 @@
 
 import logging
 
+from psycopg2.errors import UniqueViolation
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
@@ -13,6 +15,11 @@ _logger = logging.getLogger(__name__)
 # First key of the advisory lock taken while statements of a company are
 # made (the second key is the company's id).
 STATEMENT_LOCK_KEY = 5_210_119
+
+# The database's last guard against two live statements of the same customer,
+# currency and period made at once (see init()).
+LIVE_SCOPE_INDEX = "sale_reconciliation_statement_live_scope_uniq"
+LIVE_SCOPE_FIELDS = ("company_id", "partner_id", "currency_id", "date_from", "date_to")
 
 # What a statement says: read from the ledger, frozen from confirmation on.
 LEDGER_FIELDS = {
@@ -224,7 +231,8 @@ class SaleReconciliationStatement(models.Model):
         readonly=True,
         copy=False,
         index="btree_not_null",
-        help="The disputed statement this one replaces.",
+        help="The statement this one replaces: disputed by the customer, or "
+        "out of date with the ledger.",
     )
     run_id = fields.Many2one(
         "sale.reconciliation.statement.run",
@@ -251,7 +259,9 @@ class SaleReconciliationStatement(models.Model):
     ledger_changed = fields.Boolean(
         compute="_compute_ledger_check",
         help="The customer's ledger for this period changed after the statement "
-        "was confirmed: the statement no longer matches it.",
+        "was read from it: the statement no longer matches it. A draft is read "
+        "again when confirmed; a confirmed statement cannot be sent before it "
+        "is revised.",
     )
     entry_count = fields.Integer(
         string="Entries", compute="_compute_entry_count", store=True
@@ -300,19 +310,9 @@ class SaleReconciliationStatement(models.Model):
                 statement.ledger_changed = False
                 continue
             closing = ledger["opening"] + ledger["debit"] - ledger["credit"]
-            currency = statement.currency_id
             statement.ledger_closing_balance = closing
             statement.ledger_difference = closing - statement.closing_balance
-            statement.ledger_changed = statement.state != "draft" and (
-                bool(currency.compare_amounts(closing, statement.closing_balance))
-                or bool(
-                    currency.compare_amounts(ledger["debit"], statement.total_debit)
-                )
-                or bool(
-                    currency.compare_amounts(ledger["credit"], statement.total_credit)
-                )
-                or ledger["entries"] != statement.entry_count
-            )
+            statement.ledger_changed = statement._differs_from_ledger(ledger)
 
     # -------------------------------------------------------------------------
     # CONSTRAINTS
@@ -461,13 +461,24 @@ class SaleReconciliationStatement(models.Model):
                 {vals.get("company_id") or self.env.company.id for vals in vals_list}
             )
         )
+        scopes = [
+            self._get_live_scope(self._add_missing_default_values(dict(vals)))
+            for vals in vals_list
+        ]
+        self._check_no_live_duplicate(scopes)
         self._assign_statement_numbers(vals_list)
         # A statement cancelled in this transaction frees its period for the
         # database's one-live-statement index only once written.
         self.flush_model(["state"])
-        statements = super(
-            SaleReconciliationStatement, self.with_context(mail_create_nolog=True)
-        ).create(vals_list)
+        try:
+            # Only the insert in the savepoint: what came before stays.
+            with self.env.cr.savepoint(flush=False):
+                statements = super(
+                    SaleReconciliationStatement,
+                    self.with_context(mail_create_nolog=True),
+                ).create(vals_list)
+        except UniqueViolation as error:
+            self._raise_live_duplicate_committed(error, scopes)
         statements._check_own_customers()
         # A revision replaces a disputed statement of its period, closed or not.
         statements.filtered(lambda s: not s.revised_from_id)._check_period_open()
@@ -494,7 +505,26 @@ class SaleReconciliationStatement(models.Model):
         self._check_writable(vals)
         if fnames & SCOPE_FIELDS:
             self._check_period_open()
-        result = super().write(vals)
+        live_scopes = []
+        if fnames & (set(LIVE_SCOPE_FIELDS) | {"state"}):
+            # Reset to draft, or moved to another period: refuse a second live
+            # statement before the database's index does.
+            live_scopes = [
+                self._get_live_scope({**statement._get_live_scope_vals(), **vals})
+                for statement in self
+                if vals.get("state", statement.state) != "cancel"
+                and (statement.state == "cancel" or fnames & set(LIVE_SCOPE_FIELDS))
+            ]
+            self._check_no_live_duplicate(live_scopes, exclude=self)
+        if live_scopes:
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    result = super().write(vals)
+                    self.flush_recordset([*LIVE_SCOPE_FIELDS, "state"])
+            except UniqueViolation as error:
+                self._raise_live_duplicate_committed(error, live_scopes)
+        else:
+            result = super().write(vals)
         if fnames & SCOPE_FIELDS:
             self._check_period_open()
         if fnames & {"partner_id", "user_id"}:
@@ -544,6 +574,141 @@ class SaleReconciliationStatement(models.Model):
                         what=what,
                     )
                 )
+
+    def _differs_from_ledger(self, ledger):
+        """Whether the figures of this statement differ from ``ledger``, its
+        row of ``_read_ledger_totals()``."""
+        self.ensure_one()
+        currency = self.currency_id
+        closing = ledger["opening"] + ledger["debit"] - ledger["credit"]
+        return bool(
+            currency.compare_amounts(closing, self.closing_balance)
+            or currency.compare_amounts(ledger["debit"], self.total_debit)
+            or currency.compare_amounts(ledger["credit"], self.total_credit)
+            or ledger["entries"] != self.entry_count
+        )
+
+    def _get_live_scope_vals(self):
+        self.ensure_one()
+        return {
+            "company_id": self.company_id.id,
+            "partner_id": self.partner_id.id,
+            "currency_id": self.currency_id.id,
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+        }
+
+    @api.model
+    def _get_live_scope(self, vals):
+        """(company, customer, currency ids, from, to) of a statement with
+        these values, as the database's one-live-statement index has them."""
+        return tuple(
+            fields.Date.to_date(vals.get(fname))
+            if fname.startswith("date_")
+            else (vals.get(fname) or False)
+            for fname in LIVE_SCOPE_FIELDS
+        )
+
+    @api.model
+    def _check_no_live_duplicate(self, scopes, exclude=None):
+        """Refuse a second statement, not cancelled, of a customer, currency
+        and period (``scopes`` from ``_get_live_scope``), naming the first,
+        before the database's index refuses it in its own words."""
+        scopes = [scope for scope in scopes if all(scope)]
+        if not scopes:
+            return
+        seen = set()
+        for scope in scopes:
+            if scope in seen:
+                self._raise_live_duplicate(scope)
+            seen.add(scope)
+        # sudo: sale.reconciliation.statement - the statement in the way may
+        # be another salesperson's; only its number is told.
+        existing = self.sudo().search(
+            [
+                ("company_id", "in", list({scope[0] for scope in scopes})),
+                ("partner_id", "in", list({scope[1] for scope in scopes})),
+                ("currency_id", "in", list({scope[2] for scope in scopes})),
+                ("date_from", "in", list({scope[3] for scope in scopes})),
+                ("date_to", "in", list({scope[4] for scope in scopes})),
+                ("state", "!=", "cancel"),
+                ("id", "not in", exclude.ids if exclude else []),
+            ]
+        )
+        names = {
+            self._get_live_scope(statement._get_live_scope_vals()): statement.name
+            for statement in existing
+        }
+        for scope in scopes:
+            if scope in names:
+                self._raise_live_duplicate(scope, names[scope])
+
+    @api.model
+    def _raise_live_duplicate_committed(self, error, scopes):
+        """The database's index refused a statement: another transaction made
+        the same one and committed while this one ran. Name it, as
+        ``_check_no_live_duplicate`` would have."""
+        if error.diag.constraint_name != LIVE_SCOPE_INDEX:
+            raise error
+        scopes = [scope for scope in scopes if all(scope)]
+        names = {}
+        if scopes:
+            # Only a new transaction sees what the other one committed.
+            with self.env.registry.cursor() as cr:
+                cr.execute(
+                    SQL(
+                        """
+                        SELECT company_id, partner_id, currency_id, date_from,
+                               date_to, name
+                          FROM sale_reconciliation_statement
+                         WHERE state != 'cancel'
+                           AND (company_id, partner_id, currency_id, date_from,
+                                date_to) IN %s
+                        """,
+                        tuple(scopes),
+                    )
+                )
+                names = {tuple(row[:5]): row[5] for row in cr.fetchall()}
+        for scope in scopes:
+            if scope in names:
+                self._raise_live_duplicate(scope, names[scope], error)
+        self._raise_live_duplicate(None, None, error)
+
+    @api.model
+    def _raise_live_duplicate(self, scope, name=None, error=None):
+        if not scope:
+            raise UserError(
+                _(
+                    "Another statement of this customer, currency and period was "
+                    "made at the same time: reload to see it."
+                )
+            ) from error
+        partner = self.env["res.partner"].browse(scope[1])
+        currency = self.env["res.currency"].browse(scope[2])
+        if name:
+            raise UserError(
+                _(
+                    "%(customer)s already has statement %(name)s for %(date_from)s "
+                    "to %(date_to)s in %(currency)s: open it, or cancel it before "
+                    "making another one.",
+                    customer=partner.display_name,
+                    name=name,
+                    date_from=scope[3],
+                    date_to=scope[4],
+                    currency=currency.name,
+                )
+            ) from error
+        raise UserError(
+            _(
+                "%(customer)s would get two statements for %(date_from)s to "
+                "%(date_to)s in %(currency)s: a customer has one statement per "
+                "currency and period.",
+                customer=partner.display_name,
+                date_from=scope[3],
+                date_to=scope[4],
+                currency=currency.name,
+            )
+        ) from error
 
     def _get_closed_periods(self):
         """{statement: the closed sales period it falls in}, for those of

@@ -30,6 +30,11 @@ class SaleReconciliationStatement(models.Model):
         # The composer opened by Send by Email asks to mark the statement sent
         # with a context key. Any client can set it, and Odoo's chatter posts
         # as superuser: it counts only for a user who may send statements.
+        # Whoever sends it, no statement out of date with the ledger goes out.
+        if self.env.context.get("mark_statement_as_sent"):
+            self.filtered(
+                lambda s: s.state in ("confirmed", "sent")
+            )._check_ledger_unchanged()
         if self.env.context.get("mark_statement_as_sent") and self.env.user.has_group(
             MANAGER_GROUP
         ):
@@ -55,6 +60,7 @@ class SaleReconciliationStatement(models.Model):
     def _send_with_template(self, template=None):
         """Email each statement with its PDF, in its customer's language,
         without opening the composer; each email is posted on its statement."""
+        self._check_ledger_unchanged()
         template = template or self.env.ref(
             "sale_reconciliation.mail_template_statement"
         )
@@ -88,6 +94,7 @@ class SaleReconciliationStatement(models.Model):
         rendered once and attached, through Odoo's mail queue (never sent
         from here), and mark it sent: the email and the state change are in
         the same transaction."""
+        self._check_ledger_unchanged()
         template = self.env.ref("sale_reconciliation.mail_template_statement")
         report = template.report_template_ids[:1] or self.env.ref(
             "sale_reconciliation.action_report_statement"

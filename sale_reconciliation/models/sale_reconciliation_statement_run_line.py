@@ -101,7 +101,14 @@ class SaleReconciliationStatementRunLine(models.Model):
             statements.filtered(lambda s: s.state == "draft").action_confirm()
             self._write_line({"state": "confirmed"})
         if self.state == "confirmed" and operation == "send":
-            statements.filtered(lambda s: s.state == "confirmed")._send_queued()
+            confirmed = statements.filtered(lambda s: s.state == "confirmed")
+            # Confirmed before the run came to send them (by hand, or by an
+            # earlier chunk), and the ledger changed since: none is sent.
+            error = confirmed._get_ledger_changed_error()
+            if error:
+                self._write_line({"state": "skipped", "reason": error.args[0][:500]})
+                return
+            confirmed._send_queued()
             self._write_line({"state": "sent"})
 
     def _write_line(self, vals):

@@ -2,6 +2,7 @@
 
 from odoo import _, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import format_amount
 
 from .reconciliation_access import check_reconciliation_manager
 
@@ -53,6 +54,7 @@ class SaleReconciliationStatement(models.Model):
         straight out for several."""
         check_reconciliation_manager(self.env, _("send statements"))
         self._check_state({"confirmed", "sent"}, _("send it"))
+        self._check_ledger_unchanged()
         template = self.env.ref(
             "sale_reconciliation.mail_template_statement", raise_if_not_found=False
         )
@@ -82,6 +84,7 @@ class SaleReconciliationStatement(models.Model):
         """Handed over on paper: sent without an email."""
         check_reconciliation_manager(self.env, _("send statements"))
         self._check_state({"confirmed"}, _("mark it as sent"))
+        self._check_ledger_unchanged()
         self._mark_sent()
         return True
 
@@ -114,10 +117,24 @@ class SaleReconciliationStatement(models.Model):
         }
 
     def action_revise(self):
-        """Replace disputed statements by new drafts for the same customer,
-        period and currency, read again from the ledger."""
+        """Replace disputed statements, or confirmed or sent ones whose ledger
+        changed since, by new drafts for the same customer, period and
+        currency, read again from the ledger."""
         check_reconciliation_manager(self.env, _("revise statements"))
-        self._check_state({"disputed"}, _("revise it"))
+        self._check_state({"disputed", "confirmed", "sent"}, _("revise it"))
+        outdated = self.filtered(lambda s: s.state != "disputed")
+        totals = outdated._read_ledger_totals()
+        for statement in outdated:
+            ledger = totals.get(statement.id)
+            if not ledger or not statement._differs_from_ledger(ledger):
+                raise UserError(
+                    _(
+                        "Statement %(name)s still matches the ledger: only a "
+                        "disputed statement, or one whose ledger changed since it "
+                        "was confirmed, is revised.",
+                        name=statement.name,
+                    )
+                )
         self._write_workflow({"state": "cancel"})
         revisions = self._create_workflow(
             [
@@ -135,9 +152,15 @@ class SaleReconciliationStatement(models.Model):
             ]
         )
         for statement, revision in zip(self, revisions, strict=True):
-            statement.message_post(
-                body=_("Revised by %(revision)s.", revision=revision._get_html_link())
-            )
+            if statement in outdated:
+                body = _(
+                    "Revised by %(revision)s: the ledger changed since this "
+                    "statement was confirmed.",
+                    revision=revision._get_html_link(),
+                )
+            else:
+                body = _("Revised by %(revision)s.", revision=revision._get_html_link())
+            statement.message_post(body=body)
         if len(revisions) == 1:
             return {
                 "type": "ir.actions.act_window",
@@ -179,9 +202,46 @@ class SaleReconciliationStatement(models.Model):
 
     def _mark_sent(self):
         check_reconciliation_manager(self.env, _("send statements"))
+        self._check_ledger_unchanged()
         self._write_workflow({"state": "sent", "sent_date": fields.Datetime.now()})
         for statement in self:
             statement._portal_ensure_token()
+
+    def _get_ledger_changed_error(self):
+        """The refusal to send the first of these statements whose ledger
+        changed since it was confirmed, or None when all still match it."""
+        totals = self._read_ledger_totals()
+        for statement in self:
+            ledger = totals.get(statement.id)
+            if ledger and statement._differs_from_ledger(ledger):
+                currency = statement.currency_id
+                return UserError(
+                    _(
+                        "The ledger of %(customer)s changed since statement "
+                        "%(name)s was confirmed: the statement closes at %(then)s, "
+                        "the ledger now at %(now)s. It cannot be sent as it is: "
+                        "click Revise to replace it with a statement read again "
+                        "from the ledger.",
+                        customer=statement.partner_id.display_name,
+                        name=statement.name,
+                        then=format_amount(
+                            self.env, statement.closing_balance, currency
+                        ),
+                        now=format_amount(
+                            self.env,
+                            ledger["opening"] + ledger["debit"] - ledger["credit"],
+                            currency,
+                        ),
+                    )
+                )
+        return None
+
+    def _check_ledger_unchanged(self):
+        """Refuse to send statements whose ledger changed since they were
+        confirmed: every way of sending one calls this, whatever its context."""
+        error = self._get_ledger_changed_error()
+        if error:
+            raise error
 
     def _accept(self, accepted_by, signature, channel):
         """The customer's acceptance, through the portal or recorded by a
@@ -265,15 +325,7 @@ class SaleReconciliationStatement(models.Model):
             for statement in closed:
                 ledger = totals[statement.id]
                 closing = ledger["opening"] + ledger["debit"] - ledger["credit"]
-                currency = statement.currency_id
-                if (
-                    currency.compare_amounts(closing, statement.closing_balance)
-                    or currency.compare_amounts(ledger["debit"], statement.total_debit)
-                    or currency.compare_amounts(
-                        ledger["credit"], statement.total_credit
-                    )
-                    or ledger["entries"] != statement.entry_count
-                ):
+                if statement._differs_from_ledger(ledger):
                     raise UserError(
                         _(
                             "The ledger of %(customer)s changed since statement "

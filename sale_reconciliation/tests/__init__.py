@@ -28,3 +28,5 @@ from . import test_credit_concurrency
 from . import test_followup
 from . import test_followup_netting
 from . import test_followup_concurrency
+from . import test_statement_outdated
+from . import test_statement_concurrency
