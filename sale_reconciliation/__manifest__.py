@@ -57,6 +57,7 @@
         "views/sale_reconciliation_kpi_views.xml",
         "views/sale_reconciliation_collection_views.xml",
         "views/sale_reconciliation_followup_views.xml",
+        "views/sale_reconciliation_status_refresh_views.xml",
         "views/sale_reconciliation_menus.xml",
         "views/sale_reconciliation_statement_portal_templates.xml",
     ],

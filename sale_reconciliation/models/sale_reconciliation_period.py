@@ -446,8 +446,9 @@ class SaleReconciliationPeriod(models.Model):
         blocks the closing, the number of documents and their domain."""
         self.ensure_one()
         # The orders' and payments' reconciliation figures as the documents
-        # say now, not as last refreshed.
-        self.env["sale.reconciliation.status.refresh"]._refresh_queued(wait=True)
+        # say now, not as last refreshed; those another user is changing
+        # right now are not waited for: they block the closing until done.
+        self.env["sale.reconciliation.status.refresh"]._refresh_queued()
         company = self.company_id
         within = [("company_id", "=", company.id)]
         start, end = self._get_datetime_bounds()
@@ -541,7 +542,7 @@ class SaleReconciliationPeriod(models.Model):
             ),
         ]
         blocking = company._get_closing_blocking_items()
-        return [
+        checklist = [
             {
                 "code": code,
                 "label": label,
@@ -554,6 +555,39 @@ class SaleReconciliationPeriod(models.Model):
             }
             for code, label, model, domain in items
         ]
+        # Always blocking, listed only when some: a closing counts figures
+        # that are up to date.
+        stale_domain = [
+            "|",
+            "|",
+            ("order_id.company_id", "=", company.id),
+            ("move_id.company_id", "=", company.id),
+            ("payment_id.company_id", "=", company.id),
+        ]
+        # sudo: the queue is technical; counting only.
+        stale_count = (
+            self.env["sale.reconciliation.status.refresh"]
+            .sudo()
+            .search_count(stale_domain)
+        )
+        if not stale_count:
+            return checklist
+        checklist.append(
+            {
+                "code": "stale_figures",
+                "label": _(
+                    "Orders and payments whose reconciliation figures are not "
+                    "up to date (being changed by another user right now: "
+                    "close again in a moment; or failed to compute: see "
+                    "Reconciliation Figures Not Computed)"
+                ),
+                "model": "sale.reconciliation.status.refresh",
+                "domain": stale_domain,
+                "blocking": True,
+                "count": stale_count,
+            }
+        )
+        return checklist
 
     @api.model
     def _get_company_tz(self, company):

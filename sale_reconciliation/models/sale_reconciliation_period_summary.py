@@ -215,7 +215,7 @@ class SaleReconciliationPeriod(models.Model):
         self.ensure_one()
         company = self.company_id
         # The payments' figures as they are now, not as last refreshed.
-        self.env["sale.reconciliation.status.refresh"]._refresh_queued(wait=True)
+        self.env["sale.reconciliation.status.refresh"]._refresh_queued()
         self.env.flush_all()
         in_period = [
             ("company_id", "=", company.id),

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import psycopg2
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
@@ -15,6 +16,10 @@ PENDING_KEY = "sale_reconciliation.status_refresh"
 REFRESH_CRON_XMLID = "sale_reconciliation.ir_cron_refresh_reconciliation_status"
 # Queued documents refreshed per transaction of the scheduled action.
 REFRESH_BATCH_SIZE = 200
+# A document whose figures fail to compute is tried again this many times,
+# later each time, then waits for an administrator (Retry).
+MAX_ATTEMPTS = 5
+RETRY_DELAY = timedelta(minutes=10)
 
 # The stored figures, as they are when there is nothing to reconcile.
 ORDER_FIGURES = {
@@ -57,6 +62,15 @@ class SaleReconciliationStatusRefresh(models.Model):
         "account.move", string="Journal Entry", ondelete="cascade", readonly=True
     )
     payment_id = fields.Many2one("account.payment", ondelete="cascade", readonly=True)
+    attempts = fields.Integer(
+        readonly=True,
+        help="Times the figures of this document failed to compute; after "
+        "five, it waits for an administrator to retry it.",
+    )
+    error = fields.Text(readonly=True, help="Why the figures last failed.")
+    retry_after = fields.Datetime(
+        readonly=True, help="Not tried again before then (failed documents)."
+    )
 
     # -------------------------------------------------------------------------
     # QUEUEING
@@ -132,35 +146,51 @@ class SaleReconciliationStatusRefresh(models.Model):
         scheduled action calls again at once while some remain."""
         done = self._refresh_queued(REFRESH_BATCH_SIZE)
         [[remaining]] = self.env.execute_query(
-            SQL("SELECT COUNT(*) FROM sale_reconciliation_status_refresh")
+            SQL(
+                "SELECT COUNT(*) FROM sale_reconciliation_status_refresh WHERE %s",
+                self._due_clause(),
+            )
         )
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         return done
 
     @api.model
-    def _refresh_queued(self, limit=None, wait=False):
+    def _due_clause(self):
+        """The queue rows to compute now: not failed too often, and past
+        their retry time."""
+        return SQL(
+            "COALESCE(attempts, 0) < %s "
+            "AND (retry_after IS NULL OR retry_after <= %s)",
+            MAX_ATTEMPTS,
+            fields.Datetime.now(),
+        )
+
+    @api.model
+    def _refresh_queued(self, limit=None):
         """Compute the figures of up to ``limit`` queued documents (all of
         them when None), and take them off the queue. Returns the number of
         queue rows done.
 
-        Rows, orders and payments another transaction holds are left to it,
-        or queued again for the next run; with ``wait``, they are waited for
-        instead (and should that transaction have changed them, this one
-        fails on a serialization error, which Odoo retries on fresh data)."""
+        Rows, orders and payments another transaction holds are never waited
+        for: they are left to it, or queued again for a run a minute later.
+        A document whose figures fail to compute stays queued with the error,
+        tried again later (MAX_ATTEMPTS times, then by an administrator)."""
         # Rows queued by this transaction, not committed yet, count too.
         queued = self.sudo()
         queued._queue_pending()
+        queued.flush_model()
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT id, order_id, move_id, payment_id
+                SELECT id, order_id, move_id, payment_id, attempts
                   FROM sale_reconciliation_status_refresh
+                 WHERE %s
                  ORDER BY id
                  LIMIT %s
-                   FOR UPDATE %s
+                   FOR UPDATE SKIP LOCKED
                 """,
+                self._due_clause(),
                 limit,
-                SQL() if wait else SQL("SKIP LOCKED"),
             )
         )
         if not rows:
@@ -179,20 +209,22 @@ class SaleReconciliationStatusRefresh(models.Model):
         # Locked first: a user changing one meanwhile waits for this short
         # transaction rather than failing it; those users hold now are done
         # in a later run.
-        orders = queued._lock_documents("sale.order", order_ids, wait)
-        payments = queued._lock_documents("account.payment", payment_ids, wait)
+        orders = queued._lock_documents("sale.order", order_ids)
+        payments = queued._lock_documents("account.payment", payment_ids)
         # The figures read what the database says, not what this
         # transaction's cache kept of documents changed since (in the
         # transaction that changed them: a period closing).
         self.env.invalidate_all(flush=True)
-        queued._recompute_each(orders, list(ORDER_FIGURES))
-        queued._recompute_each(payments, list(PAYMENT_FIGURES))
+        failed = queued._recompute_each(orders, list(ORDER_FIGURES))
+        failed.update(queued._recompute_each(payments, list(PAYMENT_FIGURES)))
         self.env.execute_query(
             SQL(
                 "DELETE FROM sale_reconciliation_status_refresh WHERE id = ANY(%s)",
                 [row[0] for row in rows],
             )
         )
+        if failed:
+            queued._keep_failed(failed, rows)
         held_orders = order_ids - set(orders.ids)
         held_payments = payment_ids - set(payments.ids)
         requeued = 0
@@ -207,45 +239,85 @@ class SaleReconciliationStatusRefresh(models.Model):
             )
         return max(len(rows) - requeued, 0)
 
-    def _lock_documents(self, model_name, ids, wait):
+    def _lock_documents(self, model_name, ids):
         """The records of ``ids`` that still exist, locked for this
-        transaction; without ``wait``, those another transaction holds are
-        left out."""
+        transaction; those another transaction holds are left out."""
         if not ids:
             return self.env[model_name]
         model = self.env[model_name]
         rows = self.env.execute_query(
             SQL(
-                "SELECT id FROM %s WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE %s",
+                "SELECT id FROM %s WHERE id = ANY(%s) ORDER BY id "
+                "FOR NO KEY UPDATE SKIP LOCKED",
                 SQL.identifier(model._table),
                 sorted(ids),
-                SQL() if wait else SQL("SKIP LOCKED"),
             )
         )
         return model.browse([row[0] for row in rows])
 
     def _recompute_each(self, records, fnames):
         """Recompute ``records`` together; should that fail, one by one, so
-        that a document whose figures cannot be computed is logged and left
-        as it was, and does not hold back the others."""
+        that a document whose figures cannot be computed does not hold back
+        the others. Returns {record: error} of those that failed."""
         try:
             with self.env.cr.savepoint():
                 self._recompute(records, fnames)
-            return
+            return {}
         except psycopg2.OperationalError:
             raise
         except Exception:  # noqa: BLE001 - retried one by one below
             _logger.info("Reconciliation figures: computing one by one")
+        failed = {}
         for record in records:
             try:
                 with self.env.cr.savepoint():
                     self._recompute(record, fnames)
             except psycopg2.OperationalError:
                 raise
-            except Exception:
+            except Exception as error:  # noqa: BLE001 - kept with the document
                 _logger.exception(
                     "Reconciliation figures of %s could not be computed", record
                 )
+                failed[record] = f"{type(error).__name__}: {error}"
+        return failed
+
+    def _keep_failed(self, failed, rows):
+        """Queue again the documents whose figures failed, with the error,
+        one attempt more than the rows they came from, to be tried again
+        later: never dropped."""
+        attempts = {}
+        for _row_id, order_id, _move_id, payment_id, row_attempts in rows:
+            for key in (("sale.order", order_id), ("account.payment", payment_id)):
+                if key[1]:
+                    attempts[key] = max(attempts.get(key, 0), row_attempts or 0)
+        now = fields.Datetime.now()
+        vals_list = []
+        for record, error in failed.items():
+            tried = attempts.get((record._name, record.id), 0) + 1
+            column = "order_id" if record._name == "sale.order" else "payment_id"
+            vals_list.append(
+                {
+                    column: record.id,
+                    "attempts": tried,
+                    "error": error,
+                    "retry_after": now + RETRY_DELAY * tried,
+                }
+            )
+        self.create(vals_list)
+
+    def action_retry(self):
+        """Try these failed documents again at once (administrators)."""
+        if not self.env.user.has_group("base.group_system"):
+            raise AccessError(
+                _("Only administrators retry the reconciliation figures.")
+            )
+        # sudo: the queue is written by its scheduled action; administrators
+        # only ask for another try.
+        self.sudo().write({"attempts": 0, "retry_after": False})
+        cron = self.env.ref(REFRESH_CRON_XMLID, raise_if_not_found=False)
+        if cron:
+            cron._trigger()
+        return True
 
     @api.model
     def _set_new(self, records, values):

@@ -1,8 +1,11 @@
 from unittest.mock import patch
 
-from odoo import SUPERUSER_ID, Command, api
-from odoo.exceptions import UserError
-from odoo.tests import tagged
+from dateutil.relativedelta import relativedelta
+
+from odoo import SUPERUSER_ID, Command, api, fields
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.sale_reconciliation.models.sale_reconciliation_status_refresh import (  # noqa: E501
     REFRESH_CRON_XMLID,
@@ -58,8 +61,49 @@ class TestReconciliationStatusRefresh(SaleReconciliationCommon):
         ):
             self.refresh_reconciliation_figures()
         self.assertIn(str(failing), "\n".join(logs.output))
-        self.assertFalse(self.env["sale.reconciliation.status.refresh"].search([]))
         self.assertOrderFigures(other, "open", 0.0, 0.0, 0.0)
+        self.assertEqual(failing.reconciliation_state, "open")
+        # Not dropped: kept with its error, tried again later.
+        Queue = self.env["sale.reconciliation.status.refresh"]
+        kept = Queue.search([])
+        self.assertRecordValues(
+            kept, [{"order_id": failing.id, "attempts": 1, "payment_id": False}]
+        )
+        self.assertIn("corrupt order", kept.error)
+        self.assertGreater(kept.retry_after, fields.Datetime.now())
+        # Before its retry time, runs leave it alone.
+        with patch.object(SaleOrder, "_get_reconciliation_analysis", refuse_one):
+            Queue._refresh_queued()
+        self.assertEqual(kept.exists().attempts, 1)
+        # Failing every time: tried a bounded number of times, then waits
+        # for an administrator, listed with its error.
+        with (
+            patch.object(SaleOrder, "_get_reconciliation_analysis", refuse_one),
+            mute_logger(LOGGER),
+        ):
+            for _attempt in range(10):
+                Queue.search([]).sudo().write({"retry_after": False})
+                Queue._refresh_queued()
+        kept = Queue.search([])
+        self.assertRecordValues(kept, [{"order_id": failing.id, "attempts": 5}])
+        # The administrator retries once the cause is fixed: computed.
+        admin = new_test_user(
+            self.env, login="refresh_admin", groups="base.group_system"
+        )
+        manager = new_test_user(
+            self.env, login="refresh_manager", groups="sales_team.group_sale_manager"
+        )
+        with self.assertRaises(AccessError):
+            kept.with_user(manager).action_retry()
+        # (its stored status, wrong meanwhile, shows it is computed again)
+        self.env.cr.execute(
+            "UPDATE sale_order SET reconciliation_state = 'none' WHERE id = %s",
+            [failing.id],
+        )
+        failing.invalidate_recordset()
+        kept.with_user(admin).action_retry()
+        Queue._refresh_queued()
+        self.assertFalse(Queue.search([]))
         self.assertEqual(failing.reconciliation_state, "open")
 
     def test_order_held_by_a_user_is_done_in_a_later_run(self):
@@ -115,6 +159,26 @@ class TestReconciliationStatusRefresh(SaleReconciliationCommon):
                     "a later run is planned",
                 )
                 cron_cr.commit()
+                # Closing the month meanwhile waits for nobody either: the
+                # order still being changed blocks it, and says why.
+                with registry.cursor() as close_cr:
+                    close_cr.execute("SET LOCAL lock_timeout = '5s'")
+                    close_env = admin_env(close_cr)
+                    today = fields.Date.context_today(close_env["res.users"])
+                    period = close_env["sale.reconciliation.period"].create(
+                        {
+                            "name": "Held month",
+                            "company_id": close_env.company.id,
+                            "date_from": today.replace(day=1),
+                            "date_to": today.replace(day=1)
+                            + relativedelta(months=1, days=-1),
+                        }
+                    )
+                    stale = {
+                        item["code"]: item for item in period._get_closing_checklist()
+                    }["stale_figures"]
+                    self.assertEqual((stale["count"], stale["blocking"]), (1, True))
+                    close_cr.rollback()
                 user_cr.rollback()
             with registry.cursor() as cr:
                 env = admin_env(cr)
