@@ -101,7 +101,7 @@ class AccountMove(models.Model):
     def init(self):
         # EXTENDS account: the follow-up reads the few invoices in dispute of
         # a company, not every invoice of it.
-        super().init()
+        result = super().init()
         create_index(
             self.env.cr,
             "account_move__followup_disputed_index",
@@ -109,6 +109,7 @@ class AccountMove(models.Model):
             ["company_id"],
             where="followup_disputed IS TRUE",
         )
+        return result
 
     # -------------------------------------------------------------------------
     # CRUD METHODS
