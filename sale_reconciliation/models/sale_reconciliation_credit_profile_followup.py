@@ -586,13 +586,14 @@ class SaleReconciliationCreditProfile(models.Model):
         first_days = active[0][0] if active else None
         # An item reminded at no level (or at another company's) waits for
         # the first one.
-        nxt_days = SQL(
-            "CASE %s ELSE %s::integer END",
-            SQL(" ").join(
-                SQL("WHEN netted.reached_id = %s THEN %s::integer", level_id, days)
-                for level_id, days in [(0, first_days), *levels["next_days"].items()]
-            ),
-            first_days,
+        whens = [
+            SQL("WHEN netted.reached_id = %s THEN %s::integer", level_id, days)
+            for level_id, days in levels["next_days"].items()
+        ]
+        nxt_days = (
+            SQL("CASE %s ELSE %s::integer END", SQL(" ").join(whens), first_days)
+            if whens
+            else SQL("%s::integer", first_days)
         )
         held = (
             SQL("netted.reached_id IN %s", levels["hold_ids"])
