@@ -379,13 +379,7 @@ class SaleReconciliationCreditProfile(models.Model):
                         JOIN account_account account
                           ON account.id = line.account_id
                         JOIN res_partner partner ON partner.id = line.partner_id
-                       WHERE account.account_type = 'asset_receivable'
-                         AND line.company_id = %(company)s
-                         AND line.parent_state = 'posted'
-                         AND line.reconciled IS NOT TRUE
-                         AND line.amount_residual < 0
-                         AND line.date <= %(today)s
-                         AND %(partners)s
+                       WHERE %(credit_line)s AND %(partners)s
                        UNION ALL
                       SELECT partner.commercial_partner_id, payment.currency_id,
                              payment.amount_company_currency_signed,
@@ -403,10 +397,7 @@ class SaleReconciliationCreditProfile(models.Model):
                                   WHERE rel.payment_id = payment.id
                              ) AS named
                        ) invoiced
-                       WHERE payment.company_id = %(company)s
-                         AND %(entryless)s
-                         AND payment.date <= %(today)s
-                         AND %(partners)s
+                       WHERE %(entryless_payment)s AND %(partners)s
                        UNION ALL
                       SELECT partner.commercial_partner_id, collection.currency_id,
                              0,
@@ -425,10 +416,7 @@ class SaleReconciliationCreditProfile(models.Model):
                                   WHERE rel.collection_id = collection.id
                              ) AS named
                        ) invoiced
-                       WHERE collection.company_id = %(company)s
-                         AND %(pending)s
-                         AND collection.date <= %(today)s
-                         AND %(partners)s
+                       WHERE %(pending_collection)s AND %(partners)s
                   ) credits
                  GROUP BY partner_id, currency_id
             ),
@@ -526,7 +514,42 @@ class SaleReconciliationCreditProfile(models.Model):
             open_debit=open_debit,
             line_partners=line_partners,
             entryless=entryless,
+            **self._followup_credit_clauses(company, today),
         )
+
+    @api.model
+    def _followup_credit_clauses(self, company, today):
+        """The conditions of what a customer has to set against its items,
+        as of ``today``: its unapplied receivable credit lines (``line``),
+        payments without journal entry (``payment``) and collections still in
+        hand (``collection``)."""
+        return {
+            "credit_line": SQL(
+                """
+                    account.account_type = 'asset_receivable'
+                AND line.company_id = %(company)s
+                AND line.parent_state = 'posted'
+                AND line.reconciled IS NOT TRUE
+                AND line.amount_residual < 0
+                AND line.date <= %(today)s
+                """,
+                company=company.id,
+                today=today,
+            ),
+            "entryless_payment": SQL(
+                "payment.company_id = %s AND %s AND payment.date <= %s",
+                company.id,
+                self._entryless_payment_clause(),
+                today,
+            ),
+            "pending_collection": SQL(
+                "collection.company_id = %s "
+                "AND collection.state IN ('draft', 'handed_over') "
+                "AND collection.date <= %s",
+                company.id,
+                today,
+            ),
+        }
 
     @api.model
     def _entryless_payment_clause(self):
@@ -806,38 +829,24 @@ class SaleReconciliationCreditProfile(models.Model):
                   FROM account_move_line line
                   JOIN account_account account ON account.id = line.account_id
                   JOIN res_partner partner ON partner.id = line.partner_id
-                 WHERE account.account_type = 'asset_receivable'
-                   AND line.company_id = %(company)s
-                   AND line.parent_state = 'posted'
-                   AND line.reconciled IS NOT TRUE
-                   AND line.amount_residual < 0
-                   AND line.date <= %(today)s
-                   AND %(partners)s
+                 WHERE %(credit_line)s AND %(partners)s
                  UNION ALL
                 SELECT partner.commercial_partner_id, NULL, NULL, payment.id,
                        NULL, payment.date, payment.currency_id, payment.amount
                   FROM account_payment payment
                   JOIN res_partner partner ON partner.id = payment.partner_id
-                 WHERE payment.company_id = %(company)s
-                   AND %(entryless)s
-                   AND payment.date <= %(today)s
-                   AND %(partners)s
+                 WHERE %(entryless_payment)s AND %(partners)s
                  UNION ALL
                 SELECT partner.commercial_partner_id, NULL, NULL, NULL,
                        collection.id, collection.date, collection.currency_id,
                        collection.amount
                   FROM sale_reconciliation_collection collection
                   JOIN res_partner partner ON partner.id = collection.partner_id
-                 WHERE collection.company_id = %(company)s
-                   AND collection.state IN ('draft', 'handed_over')
-                   AND collection.date <= %(today)s
-                   AND %(partners)s
+                 WHERE %(pending_collection)s AND %(partners)s
                  ORDER BY 6, 2, 4, 5
                 """,
-                company=company.id,
-                today=today,
                 partners=partners,
-                entryless=self._entryless_payment_clause(),
+                **self._followup_credit_clauses(company, today),
             )
         )
         result = {}
