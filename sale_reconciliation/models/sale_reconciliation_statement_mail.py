@@ -30,8 +30,12 @@ class SaleReconciliationStatement(models.Model):
         # The composer opened by Send by Email asks to mark the statement sent
         # with a context key. Any client can set it, and Odoo's chatter posts
         # as superuser: it counts only for a user who may send statements.
-        # Whoever sends it, no statement out of date with the ledger goes out.
-        if self.env.context.get("mark_statement_as_sent"):
+        # Whoever sends it, and however (the chatter's composer too, with or
+        # without that key), no statement out of date with the ledger goes
+        # out to the customer.
+        if self.env.context.get("mark_statement_as_sent") or self._posts_outside(
+            kwargs
+        ):
             self.filtered(
                 lambda s: s.state in ("confirmed", "sent")
             )._check_ledger_unchanged()
@@ -40,6 +44,34 @@ class SaleReconciliationStatement(models.Model):
         ):
             self.filtered(lambda s: s.state == "confirmed")._mark_sent()
         return super().message_post(**kwargs)
+
+    def _posts_outside(self, post_values):
+        """Whether a message_post with ``post_values`` goes out of the
+        company: a message (not an internal note) to named recipients or to
+        followers of whom one is not an internal user."""
+        if post_values.get("message_type", "notification") not in ("comment", "email"):
+            return False
+        subtype_xmlid = post_values.get("subtype_xmlid")
+        subtype_id = post_values.get("subtype_id")
+        if not (subtype_xmlid or subtype_id):
+            return False  # Odoo posts it as a note
+        subtype = (
+            self.env.ref(subtype_xmlid, raise_if_not_found=False)
+            if subtype_xmlid
+            else self.env["mail.message.subtype"].browse(subtype_id)
+        )
+        if not subtype or subtype.internal or post_values.get("is_internal"):
+            return False
+        # sudo: res.partner - whether the recipients are internal users is
+        # read for whoever posts.
+        partners = (
+            self.env["res.partner"].sudo().browse(post_values.get("partner_ids") or [])
+            | self.sudo().message_partner_ids
+        )
+        return any(
+            not partner.user_ids or any(user.share for user in partner.user_ids)
+            for partner in partners
+        )
 
     def _notify_by_email_get_final_mail_values(
         self, recipient_ids, mail_values, additional_values=None

@@ -192,6 +192,38 @@ class TestStatementOutdated(StatementCommon):
             ],
         )
 
+    def test_the_chatter_does_not_send_a_statement_out_of_date(self):
+        """The chatter's own composer, without Send by Email's context key:
+        a message to the customer is refused, an internal note is not."""
+        statement = self.outdated_statement(send=True)
+        manager = self.other_manager
+        composer = Form(
+            self.env["mail.compose.message"]
+            .with_user(manager)
+            .with_context(
+                default_model=statement._name,
+                default_res_ids=statement.ids,
+                default_template_id=self.template.id,
+                default_composition_mode="comment",
+                default_subtype_id=self.env.ref("mail.mt_comment").id,
+            )
+        ).save()
+        with self.assertRaises(UserError) as caught:
+            composer._action_send_mail()
+        self.assertIn("Revise", str(caught.exception))
+        with self.assertRaises(UserError):
+            statement.with_user(manager).message_post(
+                body="Your statement",
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+                partner_ids=self.customer.ids,
+            )
+        self.assertFalse(self.sent_messages(statement)[0])
+        note = statement.with_user(manager).message_post(
+            body="Ledger changed, revising", message_type="comment"
+        )
+        self.assertTrue(note.subtype_id.internal)
+
     def test_revise_only_a_statement_disputed_or_out_of_date(self):
         statement = self.new_statement()
         statement.action_confirm()
