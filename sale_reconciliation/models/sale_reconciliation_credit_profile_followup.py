@@ -292,8 +292,6 @@ class SaleReconciliationCreditProfile(models.Model):
         hold they caused. Items of customers with nothing to set against
         them skip the running sums."""
         partners = self._partner_clause("partner.commercial_partner_id", partner_ids)
-        pending = SQL("collection.state IN ('draft', 'handed_over')")
-        entryless = self._entryless_payment_clause()
         # The items are read without their customer (one join per item is
         # most of the cost): rows are of the item's contact (``partner_id``),
         # whose customer the callers join once per contact.
@@ -349,12 +347,12 @@ class SaleReconciliationCreditProfile(models.Model):
                   FROM sale_reconciliation_collection_invoice_rel rel
                   JOIN sale_reconciliation_collection collection
                     ON collection.id = rel.collection_id
-                 WHERE collection.company_id = %(company)s AND %(pending)s
+                 WHERE %(pending_collection)s
                  UNION
                 SELECT rel.invoice_id, payment.currency_id
                   FROM account_move__account_payment rel
                   JOIN account_payment payment ON payment.id = rel.payment_id
-                 WHERE payment.company_id = %(company)s AND %(entryless)s
+                 WHERE %(entryless_payment)s
             ),
             credit AS (
                 -- What each customer has to set against its items, per
@@ -507,13 +505,10 @@ class SaleReconciliationCreditProfile(models.Model):
             )
             """,
             company=company.id,
-            today=today,
             partners=partners,
-            pending=pending,
             item=item,
             open_debit=open_debit,
             line_partners=line_partners,
-            entryless=entryless,
             **self._followup_credit_clauses(company, today),
         )
 

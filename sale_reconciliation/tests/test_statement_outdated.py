@@ -55,19 +55,22 @@ class TestStatementOutdated(StatementCommon):
         )
         return messages, mails
 
-    def composer_send(self, statements, user):
+    def composer_send(self, statements, user, mark_sent=True):
         """The email composer as Send by Email opens it (or as a client would
-        open it, with the same context)."""
+        open it, with the same context); without ``mark_sent``, as the
+        chatter's own composer opens it."""
+        context = {
+            "default_model": statements._name,
+            "default_res_ids": statements.ids,
+            "default_template_id": self.template.id,
+            "default_composition_mode": "comment",
+        }
+        if mark_sent:
+            context["mark_statement_as_sent"] = True
+        else:
+            context["default_subtype_id"] = self.env.ref("mail.mt_comment").id
         composer = Form(
-            self.env["mail.compose.message"]
-            .with_user(user)
-            .with_context(
-                default_model=statements._name,
-                default_res_ids=statements.ids,
-                default_template_id=self.template.id,
-                default_composition_mode="comment",
-                mark_statement_as_sent=True,
-            )
+            self.env["mail.compose.message"].with_user(user).with_context(**context)
         ).save()
         composer._action_send_mail()
 
@@ -197,19 +200,8 @@ class TestStatementOutdated(StatementCommon):
         a message to the customer is refused, an internal note is not."""
         statement = self.outdated_statement(send=True)
         manager = self.other_manager
-        composer = Form(
-            self.env["mail.compose.message"]
-            .with_user(manager)
-            .with_context(
-                default_model=statement._name,
-                default_res_ids=statement.ids,
-                default_template_id=self.template.id,
-                default_composition_mode="comment",
-                default_subtype_id=self.env.ref("mail.mt_comment").id,
-            )
-        ).save()
         with self.assertRaises(UserError) as caught:
-            composer._action_send_mail()
+            self.composer_send(statement, manager, mark_sent=False)
         self.assertIn("Revise", str(caught.exception))
         with self.assertRaises(UserError):
             statement.with_user(manager).message_post(
