@@ -1,6 +1,7 @@
-# The statements' customer scope first: a mixin that the statement runs inherit,
-# and other model files import the runs' module.
+# The mixins first: the statements' customer scope and the run engine, which
+# the runs inherit (other model files import the runs' module).
 from . import sale_reconciliation_statement_scope
+from . import sale_reconciliation_run_mixin
 from . import account_move
 from . import account_payment
 from . import payment_transaction

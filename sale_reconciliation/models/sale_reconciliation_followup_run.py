@@ -1,18 +1,13 @@
 """Follow-up runs: the automatic reminders of a company's day, sent a chunk
 of customers per transaction, each customer's state kept on its line so that
-a run interrupted at any point resumes without reminding anyone twice."""
+a run interrupted at any point resumes without reminding anyone twice (on
+the run engine, sale_reconciliation_run_mixin.py)."""
 
-import logging
+from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo.exceptions import AccessError
 
-import psycopg2
-from dateutil.relativedelta import relativedelta
-
-from odoo import _, api, fields, models
-from odoo.tools import SQL
-
-from .sale_reconciliation_statement_run import _error
-
-_logger = logging.getLogger(__name__)
+from .reconciliation_access import CREDIT_MANAGER_GROUP
+from .sale_reconciliation_run_mixin import RUN_GUARD
 
 CHUNK_SIZE_PARAM = "sale_reconciliation.followup_run_chunk_size"
 DEFAULT_CHUNK_SIZE = 50
@@ -22,23 +17,35 @@ PROCESS_CRON_XMLID = "sale_reconciliation.ir_cron_process_followups"
 class SaleReconciliationFollowupRun(models.Model):
     _name = "sale.reconciliation.followup.run"
     _description = "Follow-up Run"
+    _inherit = ["sale.reconciliation.run.mixin"]
     _order = "date desc, id desc"
     _check_company_auto = True
 
+    _run_line_model = "sale.reconciliation.followup.run.line"
+    _run_process_cron = PROCESS_CRON_XMLID
+    _run_chunk_size_param = CHUNK_SIZE_PARAM
+    _run_default_chunk_size = DEFAULT_CHUNK_SIZE
+
     # Runs and their lines are written by the scheduled action only (as
-    # superuser); credit managers read them (no write access at all).
+    # superuser); credit managers read them, and may cancel a running one.
     company_id = fields.Many2one(
         "res.company", required=True, index=True, readonly=True
     )
     date = fields.Date(required=True, readonly=True)
     state = fields.Selection(
-        selection=[("running", "Running"), ("done", "Done"), ("failed", "Failed")],
+        selection=[
+            ("running", "Running"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("cancel", "Cancelled"),
+        ],
         required=True,
         default="running",
         index=True,
         readonly=True,
-        help="Failed: the run went through every customer, and some failed; "
-        "they are listed with the reason.",
+        help="Failed: the run went through every customer, and some failed "
+        "(they are listed with the reason), or it stopped on an error. "
+        "Cancelled: stopped by a credit manager; what was done stays done.",
     )
     line_ids = fields.One2many(
         "sale.reconciliation.followup.run.line",
@@ -60,11 +67,7 @@ class SaleReconciliationFollowupRun(models.Model):
 
     @api.depends("line_ids.state")
     def _compute_counts(self):
-        counts = {}
-        for run, state, count in self.env[
-            "sale.reconciliation.followup.run.line"
-        ]._read_group([("run_id", "in", self.ids)], ["run_id", "state"], ["__count"]):
-            counts.setdefault(run.id, {})[state] = count
+        counts = self._get_line_counts()
         for run in self:
             by_state = counts.get(run.id, {})
             run.sent_count = by_state.get("sent", 0)
@@ -93,32 +96,8 @@ class SaleReconciliationFollowupRun(models.Model):
         run_model = self.sudo()
         today = fields.Date.context_today(self)
         for company in run_model.env["res.company"].search([]):
-            run_model._start(company, today)
-        done = 0
-        runs = run_model.search([("state", "=", "running")], order="id")
-        for run in runs:
-            processed = run._process_chunk(run_model._get_chunk_size())
-            if processed is None:
-                run._finish()
-                continue
-            done += processed
-            if processed:
-                break
-        remaining = sum(
-            runs.filtered(lambda r: r.state == "running").mapped("todo_count")
-        )
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-        if remaining and not done:
-            cron = self.env.ref(PROCESS_CRON_XMLID, raise_if_not_found=False)
-            if cron:
-                cron._trigger(fields.Datetime.now() + relativedelta(minutes=1))
-        return done
-
-    @api.model
-    def _get_chunk_size(self):
-        # sudo: ir.config_parameter - a technical setting
-        value = self.env["ir.config_parameter"].sudo().get_param(CHUNK_SIZE_PARAM) or ""
-        return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_CHUNK_SIZE
+            run_model._start(company, today)._schedule_processing()
+        return run_model._cron_process_runs()
 
     @api.model
     def _start(self, company, today):
@@ -150,10 +129,12 @@ class SaleReconciliationFollowupRun(models.Model):
         )
         if not profiles:
             return self
-        return self.create(
+        run = RUN_GUARD.allow(self).create(
             {
                 "company_id": company.id,
                 "date": today,
+                "started_date": fields.Datetime.now(),
+                "processed_by_id": SUPERUSER_ID,
                 "line_ids": [
                     (
                         0,
@@ -168,74 +149,45 @@ class SaleReconciliationFollowupRun(models.Model):
                 ],
             }
         )
+        return run.with_env(self.env)
 
-    def _lock_todo_lines(self, limit):
-        self.ensure_one()
-        Line = self.env["sale.reconciliation.followup.run.line"]
-        Line.flush_model(["state"])
-        rows = self.env.execute_query(
-            SQL(
-                """
-                SELECT id
-                  FROM sale_reconciliation_followup_run_line
-                 WHERE run_id = %s AND state = 'todo'
-                 ORDER BY id
-                 LIMIT %s
-                   FOR UPDATE SKIP LOCKED
-                """,
-                self.id,
-                limit,
-            )
-        )
-        return Line.browse([row[0] for row in rows])
+    # -------------------------------------------------------------------------
+    # PROCESSING (the run engine's hooks)
+    # -------------------------------------------------------------------------
 
-    def _process_chunk(self, limit):
-        """Remind up to ``limit`` customers of the run, each in a savepoint:
-        one that fails is rolled back alone and listed with its reason; the
-        line's state moves in the same transaction as the reminder.
+    @api.model
+    def _get_initial_state(self):
+        return "running"
 
-        :return: the number of customers processed, 0 when the open ones are
-            held by another worker, None when none is left
-        """
-        self.ensure_one()
-        lines = self._lock_todo_lines(limit)
-        if not lines:
-            return None if not self.todo_count else 0
-        run = self.with_company(self.company_id).with_context(
-            allowed_company_ids=[self.company_id.id]
-        )
-        prepared = lines.profile_id.with_env(run.env)._followup_prepare(self.date)
-        for line in lines.with_env(run.env):
+    def _check_run_manager(self, what):
+        if not (self.env.su or self.env.user.has_group(CREDIT_MANAGER_GROUP)):
+            raise AccessError(_("Only credit managers may %(what)s.", what=what))
+
+    def _process_lines(self, lines):
+        """Remind these customers, each in a savepoint: one that fails is
+        rolled back alone and listed with its reason; the line's state
+        moves in the same transaction as the reminder."""
+        prepared = lines.profile_id._followup_prepare(self.date)
+
+        def remind(line):
             values = prepared.get(line.profile_id)
             if not values or not values["level"].auto_process:
-                line.write({"state": "skipped", "reason": _("Nothing due any more.")})
-                continue
-            try:
-                with self.env.cr.savepoint():
-                    history = line.profile_id._followup_send(
-                        {line.profile_id: values}, self.date
-                    )
-                    line.write({"state": "sent", "history_id": history.id})
-            except psycopg2.OperationalError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - listed as the reason
-                _logger.info(
-                    "Follow-up run %s: %s failed: %s",
-                    self.id,
-                    line.partner_id.name,
-                    exc,
+                line._write_line(
+                    {"state": "skipped", "reason": _("Nothing due any more.")}
                 )
-                line.write({"state": "failed", "reason": _error(exc)})
-        return len(lines)
+                return
+            history = line.profile_id._followup_send(
+                {line.profile_id: values}, self.date
+            )
+            line._write_line({"state": "sent", "history_id": history.id})
 
-    def _finish(self):
-        for run in self:
-            run.state = "failed" if run.failed_count else "done"
+        return self._process_each_line(lines, remind, "Follow-up run")
 
 
 class SaleReconciliationFollowupRunLine(models.Model):
     _name = "sale.reconciliation.followup.run.line"
     _description = "Customer of a Follow-up Run"
+    _inherit = ["sale.reconciliation.run.line.mixin"]
     _order = "run_id, id"
 
     run_id = fields.Many2one(
@@ -267,7 +219,6 @@ class SaleReconciliationFollowupRunLine(models.Model):
         index=True,
         readonly=True,
     )
-    reason = fields.Char(readonly=True)
     history_id = fields.Many2one(
         "sale.reconciliation.followup.history", string="Reminder", readonly=True
     )

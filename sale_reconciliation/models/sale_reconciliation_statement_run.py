@@ -1,27 +1,26 @@
 """Statement runs: the statements of many customers generated, confirmed and
-sent in chunks, each chunk its own transaction, resumable at any point."""
+sent in chunks, each chunk its own transaction, resumable at any point (on
+the run engine, sale_reconciliation_run_mixin.py)."""
 
 import logging
 
-import psycopg2
 from dateutil.relativedelta import relativedelta
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from .reconciliation_access import check_reconciliation_manager, with_context_defaults
+from .reconciliation_access import MANAGER_GROUP, check_reconciliation_manager
+from .sale_reconciliation_run_mixin import (
+    RUN_ENGINE_FIELDS,
+    is_concurrency_error,
+)
 from .sale_reconciliation_statement import STATEMENT_LOCK_KEY
 
 _logger = logging.getLogger(__name__)
 
-# The run's own writes (state, customers, where each stands) carry this
-# object in their context: a JSON-RPC client can set any context key, never
-# to this object.
-RUN_KEY = "sale_reconciliation_statement_run"
-RUN_TOKEN = object()
 # Fields only the run's actions and processing write.
-RUN_FIELDS = {"state", "started_by_id", "started_date", "finished_date", "line_ids"}
+RUN_FIELDS = RUN_ENGINE_FIELDS
 # What a run is about: fixed once started.
 RUN_SCOPE_FIELDS = {
     "company_id",
@@ -41,6 +40,13 @@ CHUNK_SIZE_PARAM = "sale_reconciliation.statement_run_chunk_size"
 # 120 s worker limit, at about 30 s on a loaded two-core machine.
 DEFAULT_CHUNK_SIZE = 20
 PROCESS_CRON_XMLID = "sale_reconciliation.ir_cron_process_statement_runs"
+# Generating statements is quick next to rendering and sending them, and
+# the generation chunks of a company go one after the other: a job of
+# generation takes this many chunks, and jumps the queue (queue_job's
+# default priority is 10), so that the workers sending statements never
+# wait for the statements to send.
+GENERATION_CHUNKS_PER_JOB = 2
+GENERATION_PRIORITY = 5
 # Where a customer of the run still has something to do, per operation.
 OPEN_LINE_STATES = {
     "generate": ("todo",),
@@ -52,9 +58,18 @@ OPEN_LINE_STATES = {
 class SaleReconciliationStatementRun(models.Model):
     _name = "sale.reconciliation.statement.run"
     _description = "Statement Run"
-    _inherit = ["mail.thread", "sale.reconciliation.statement.scope.mixin"]
+    _inherit = [
+        "mail.thread",
+        "sale.reconciliation.statement.scope.mixin",
+        "sale.reconciliation.run.mixin",
+    ]
     _order = "id desc"
     _check_company_auto = True
+
+    _run_line_model = "sale.reconciliation.statement.run.line"
+    _run_process_cron = PROCESS_CRON_XMLID
+    _run_chunk_size_param = CHUNK_SIZE_PARAM
+    _run_default_chunk_size = DEFAULT_CHUNK_SIZE
 
     # -------------------------------------------------------------------------
     # FIELDS
@@ -141,6 +156,7 @@ class SaleReconciliationStatementRun(models.Model):
             ("running", "Running"),
             ("done", "Done"),
             ("failed", "Failed"),
+            ("cancel", "Cancelled"),
         ],
         required=True,
         default="draft",
@@ -148,17 +164,11 @@ class SaleReconciliationStatementRun(models.Model):
         copy=False,
         readonly=True,
         tracking=True,
-        help="Failed: the run went through every customer, and some failed; "
-        "they are listed with the reason.",
+        help="Failed: the run went through every customer, and some failed "
+        "(they are listed with the reason), or it stopped on an error. "
+        "Cancelled: stopped by a reconciliation manager; what was done stays "
+        "done.",
     )
-    started_by_id = fields.Many2one(
-        "res.users",
-        readonly=True,
-        copy=False,
-        help="The run makes the statements with this user's rights.",
-    )
-    started_date = fields.Datetime(readonly=True, copy=False)
-    finished_date = fields.Datetime(readonly=True, copy=False)
     line_ids = fields.One2many(
         "sale.reconciliation.statement.run.line",
         "run_id",
@@ -186,10 +196,6 @@ class SaleReconciliationStatementRun(models.Model):
     sent_count = fields.Integer(string="Sent", compute="_compute_counts")
     skipped_count = fields.Integer(string="Skipped", compute="_compute_counts")
     failed_count = fields.Integer(string="Failed", compute="_compute_counts")
-    progress = fields.Float(
-        compute="_compute_counts",
-        help="Share of the customers the run has finished with.",
-    )
     statement_count = fields.Integer(compute="_compute_statement_count")
 
     # -------------------------------------------------------------------------
@@ -208,13 +214,9 @@ class SaleReconciliationStatementRun(models.Model):
 
     # Counted on the fly rather than stored: workers processing chunks of a
     # run at once then never write its row.
-    @api.depends("line_ids.state", "operation")
+    @api.depends("line_ids.state")
     def _compute_counts(self):
-        counts = {}
-        for run, state, count in self.env[
-            "sale.reconciliation.statement.run.line"
-        ]._read_group([("run_id", "in", self.ids)], ["run_id", "state"], ["__count"]):
-            counts.setdefault(run.id, {})[state] = count
+        counts = self._get_line_counts()
         for run in self:
             by_state = counts.get(run.id, {})
             total = sum(by_state.values())
@@ -227,15 +229,10 @@ class SaleReconciliationStatementRun(models.Model):
             run.generated_count = generated
             run.skipped_count = by_state.get("skipped", 0)
             run.failed_count = by_state.get("failed", 0)
-            open_count = sum(
-                by_state.get(state, 0)
-                for state in OPEN_LINE_STATES[run.operation or "generate"]
-            )
-            run.progress = (
-                100.0 * (total - open_count) / total
-                if total
-                else (100.0 if run.state in ("done", "failed") else 0.0)
-            )
+
+    @api.depends("line_ids.state", "state", "operation")
+    def _compute_progress(self):
+        return super()._compute_progress()
 
     @api.depends("statement_ids")
     def _compute_statement_count(self):
@@ -270,42 +267,19 @@ class SaleReconciliationStatementRun(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # EXTENDS the run engine, which refuses the workflow fields.
         check_reconciliation_manager(self.env, _("prepare statement runs"))
-        for vals in vals_list:
-            seen = with_context_defaults(self, vals, RUN_FIELDS)
-            given = {
-                fname
-                for fname in RUN_FIELDS & set(seen)
-                if seen[fname] and not (fname == "state" and seen[fname] == "draft")
-            }
-            if given and not self._is_run_write():
-                raise UserError(
-                    _(
-                        "A statement run starts as a draft: its state and "
-                        "customers are set when it is started."
-                    )
-                )
         return super().create(vals_list)
 
     def write(self, vals):
-        fnames = set(vals)
-        if fnames & RUN_FIELDS and not self._is_run_write():
-            raise UserError(
-                _(
-                    "The state and the customers of a statement run change only "
-                    "through the run itself (start it, it does the rest)."
-                )
-            )
-        if fnames & RUN_SCOPE_FIELDS and self.filtered(lambda r: r.state != "draft"):
+        # EXTENDS the run engine, which refuses the workflow fields.
+        if RUN_SCOPE_FIELDS.intersection(vals) and self.filtered(
+            lambda r: r.state != "draft"
+        ):
             raise UserError(
                 _("A started statement run keeps its company, period and customers.")
             )
         return super().write(vals)
-
-    @api.ondelete(at_uninstall=False)
-    def _unlink_except_running(self):
-        if self.filtered(lambda run: run.state == "running"):
-            raise UserError(_("A running statement run cannot be deleted."))
 
     # -------------------------------------------------------------------------
     # ACTIONS
@@ -322,6 +296,7 @@ class SaleReconciliationStatementRun(models.Model):
                 {
                     "state": "running",
                     "started_by_id": self.env.uid,
+                    "processed_by_id": self.env.uid,
                     "started_date": fields.Datetime.now(),
                     "line_ids": [Command.create(vals) for vals in lines],
                 }
@@ -416,132 +391,79 @@ class SaleReconciliationStatementRun(models.Model):
             vals_list.append(vals)
         return vals_list
 
-    def _schedule_processing(self):
-        """Wake the scheduled action that processes running runs. The
-        sale_reconciliation_queue add-on makes jobs of the chunks instead."""
-        cron = self.env.ref(PROCESS_CRON_XMLID, raise_if_not_found=False)
-        if cron:
-            cron._trigger()
-
     # -------------------------------------------------------------------------
-    # PROCESSING
+    # PROCESSING (the run engine's hooks)
     # -------------------------------------------------------------------------
 
-    @api.model
-    def _get_chunk_size(self):
-        # sudo: ir.config_parameter - a technical setting every run reads
-        value = self.env["ir.config_parameter"].sudo().get_param(CHUNK_SIZE_PARAM) or ""
-        return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_CHUNK_SIZE
+    def _get_open_line_states(self):
+        return OPEN_LINE_STATES[self.operation or "generate"]
 
-    @api.model
-    def _cron_process_runs(self):
-        """One chunk of the running runs per call, in its own transaction:
-        Odoo's scheduled action calls again at once while some remain."""
-        runs = self.search([("state", "=", "running")], order="id")
-        done = 0
-        for run in runs:
-            processed = run._process_chunk(self._get_chunk_size())
-            if processed is None or (processed and not self._count_open_lines(run)):
-                run._finish()
-            if processed:
-                done += processed
-                break
-        remaining = self._count_open_lines(
-            runs.filtered(lambda r: r.state == "running")
+    def _check_run_manager(self, what):
+        check_reconciliation_manager(self.env, what)
+
+    def _may_process_as(self, user):
+        """The starter while they are an active reconciliation manager of
+        the run's company."""
+        return (
+            user.active
+            and self.company_id in user.company_ids
+            and user.has_group(MANAGER_GROUP)
         )
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
-        if remaining and not done:
-            # Every open customer is held by another worker or transaction:
-            # look again in a minute rather than at the next interval.
-            cron = self.env.ref(PROCESS_CRON_XMLID, raise_if_not_found=False)
-            if cron:
-                cron._trigger(fields.Datetime.now() + relativedelta(minutes=1))
-        return done
 
-    @api.model
-    def _count_open_lines(self, runs, line_ids=None, states=None):
-        """Customers of these runs (of ``line_ids`` only, when given; in
-        ``states`` only, when given) with something left to do."""
-        if not runs:
-            return 0
-        self.env["sale.reconciliation.statement.run.line"].flush_model(["state"])
-        [[count]] = self.env.execute_query(
-            SQL(
-                """
-                SELECT COUNT(*)
-                  FROM sale_reconciliation_statement_run_line line
-                  JOIN sale_reconciliation_statement_run run ON run.id = line.run_id
-                 WHERE line.run_id = ANY(%s)
-                   AND (%s::int[] IS NULL OR line.id = ANY(%s::int[]))
-                   AND (%s::varchar[] IS NULL OR line.state = ANY(%s::varchar[]))
-                   AND (line.state = 'todo'
-                        OR (line.state = 'generated' AND run.operation != 'generate')
-                        OR (line.state = 'confirmed' AND run.operation = 'send'))
-                """,
-                runs.ids,
-                line_ids,
-                line_ids,
-                states and list(states),
-                states and list(states),
-            )
-        )
-        return count
-
-    def _lock_open_lines(self, limit, line_ids=None, states=None):
-        """Up to ``limit`` customers of this run with something left to do
-        (in ``states`` only, when given), locked for this transaction; those
-        another worker holds are left to it. The ones to generate come
-        first."""
+    def _plan_chunks(self):
+        """The generation chunks one after the other (statements of a
+        company are made by one transaction at a time), each followed by the
+        chunks confirming and sending what it generated, side by side with
+        the next generation chunk: every worker has work from the first
+        chunk on. Generation goes first whenever a worker is free."""
         self.ensure_one()
-        Line = self.env["sale.reconciliation.statement.run.line"]
-        Line.flush_model(["state"])
-        rows = self.env.execute_query(
-            SQL(
-                """
-                SELECT id
-                  FROM sale_reconciliation_statement_run_line
-                 WHERE run_id = %s
-                   AND state = ANY(%s)
-                   AND (%s::int[] IS NULL OR id = ANY(%s::int[]))
-                 ORDER BY state = 'todo' DESC, id
-                 LIMIT %s
-                   FOR UPDATE SKIP LOCKED
-                """,
-                self.id,
-                list(states or OPEN_LINE_STATES[self.operation]),
-                line_ids,
-                line_ids,
-                limit,
+        size = self._get_chunk_size()
+        lines = self._get_open_lines()
+        todo = lines.filtered(lambda line: line.state == "todo")
+        plan = []
+
+        def advance(chunk_lines, after):
+            if self.operation == "generate":
+                return
+            for start in range(0, len(chunk_lines), size):
+                plan.append(
+                    {
+                        "line_ids": chunk_lines[start : start + size].ids,
+                        "states": None,
+                        "after": after,
+                        "priority": None,
+                        "label": _("confirm, send"),
+                    }
+                )
+
+        # Generated by an earlier run of the plan: nothing to wait for.
+        advance(lines - todo, None)
+        generation_size = size * GENERATION_CHUNKS_PER_JOB
+        previous = None
+        for start in range(0, len(todo), generation_size):
+            chunk_lines = todo[start : start + generation_size]
+            plan.append(
+                {
+                    "line_ids": chunk_lines.ids,
+                    "states": ["todo"],
+                    "after": previous,
+                    "priority": GENERATION_PRIORITY,
+                    "label": _("generate"),
+                }
             )
-        )
-        return Line.browse([row[0] for row in rows])
+            previous = len(plan) - 1
+            advance(chunk_lines, previous)
+        return plan
 
-    def _process_chunk(self, limit, line_ids=None, generate_only=False):
-        """Process up to ``limit`` open customers of the run (of
-        ``line_ids`` only, when given), with the rights of who started it.
-        With ``generate_only``, only customers whose statements are still to
-        generate: confirming and sending is left to other transactions,
-        which may work side by side.
-
-        :return: the number of customers processed (0 when the open ones
-            are held by another worker, or statements of the company are
-            being made by another transaction), or None when none is left
-        """
-        self.ensure_one()
-        run = self.with_user(self.started_by_id or self.env.user).with_company(
-            self.company_id
-        )
-        run = run.with_context(allowed_company_ids=[self.company_id.id])
-        states = ("todo",) if generate_only else None
-        lines = run._lock_open_lines(limit, line_ids, states=states)
-        if not lines:
-            left = self._count_open_lines(self, line_ids, states=states)
-            return 0 if left else None
+    def _process_lines(self, lines):
+        """Generate the statements of the customers still to do, or else
+        confirm and send those of the others."""
         todo = lines.filtered(lambda line: line.state == "todo")
         if todo:
-            return run._generate_lines(todo)
-        run._advance_lines(lines)
-        return len(lines)
+            return self._generate_lines(todo)
+        return self._process_each_line(
+            lines, lambda line: line._advance(), "Statement run"
+        )
 
     def _generate_lines(self, lines):
         """Generate the statements of these customers, in one batch per
@@ -560,17 +482,10 @@ class SaleReconciliationStatementRun(models.Model):
             try:
                 with self.env.cr.savepoint():
                     self._generate_batch(batch)
-            except (UserError, ValidationError, psycopg2.IntegrityError):
-                for line in batch:
-                    try:
-                        with self.env.cr.savepoint():
-                            self._generate_batch(line)
-                    except (
-                        UserError,
-                        ValidationError,
-                        psycopg2.IntegrityError,
-                    ) as exc:
-                        line._write_line({"state": "failed", "reason": _error(exc)})
+            except Exception as exc:  # noqa: BLE001 - done again line by line
+                if is_concurrency_error(exc):
+                    raise
+                self._process_each_line(batch, self._generate_batch, "Statement run")
         return len(lines)
 
     def _generate_batch(self, lines):
@@ -597,55 +512,17 @@ class SaleReconciliationStatementRun(models.Model):
             else:
                 line._write_line({"state": "skipped", "reason": text})
 
-    def _advance_lines(self, lines):
-        """Confirm and send the statements of these customers, each customer
-        in a savepoint: one that fails is rolled back alone and listed with
-        its reason."""
-        for line in lines:
-            try:
-                with self.env.cr.savepoint():
-                    line.with_env(self.env)._advance()
-            except psycopg2.OperationalError:
-                # A concurrent update or a lock timeout: the whole chunk is
-                # done again later, not this customer marked failed.
-                raise
-            except Exception as exc:  # noqa: BLE001 - listed as the reason
-                _logger.info(
-                    "Statement run %s: %s failed: %s",
-                    self.id,
-                    line.partner_id.name,
-                    exc,
-                )
-                line._write_line({"state": "failed", "reason": _error(exc)})
-
-    def _finish(self):
-        for run in self:
-            run._write_run(
-                {
-                    "state": "failed" if run.failed_count else "done",
-                    "finished_date": fields.Datetime.now(),
-                }
+    def _on_finish(self):
+        self.ensure_one()
+        self.message_post(
+            body=_(
+                "Run finished: %(generated)s generated, %(confirmed)s "
+                "confirmed, %(sent)s sent, %(skipped)s skipped, %(failed)s "
+                "failed.",
+                generated=self.generated_count,
+                confirmed=self.confirmed_count,
+                sent=self.sent_count,
+                skipped=self.skipped_count,
+                failed=self.failed_count,
             )
-            run.message_post(
-                body=_(
-                    "Run finished: %(generated)s generated, %(confirmed)s "
-                    "confirmed, %(sent)s sent, %(skipped)s skipped, %(failed)s "
-                    "failed.",
-                    generated=run.generated_count,
-                    confirmed=run.confirmed_count,
-                    sent=run.sent_count,
-                    skipped=run.skipped_count,
-                    failed=run.failed_count,
-                )
-            )
-
-    def _write_run(self, vals):
-        return self.with_context(**{RUN_KEY: RUN_TOKEN}).write(vals)
-
-    def _is_run_write(self):
-        return self.env.context.get(RUN_KEY) is RUN_TOKEN
-
-
-def _error(exc):
-    """The message of an error, as the user reads it."""
-    return str(exc.args[0] if exc.args else exc)[:500]
+        )

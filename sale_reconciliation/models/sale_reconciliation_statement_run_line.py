@@ -4,8 +4,6 @@ interrupted at any point resumes where it stopped."""
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from .sale_reconciliation_statement_run import RUN_KEY, RUN_TOKEN
-
 LINE_STATES = [
     ("todo", "To Do"),
     ("generated", "Generated"),
@@ -19,6 +17,7 @@ LINE_STATES = [
 class SaleReconciliationStatementRunLine(models.Model):
     _name = "sale.reconciliation.statement.run.line"
     _description = "Customer of a Statement Run"
+    _inherit = ["sale.reconciliation.run.line.mixin"]
     _order = "run_id, id"
     _check_company_auto = True
 
@@ -43,7 +42,6 @@ class SaleReconciliationStatementRunLine(models.Model):
     state = fields.Selection(
         selection=LINE_STATES, required=True, default="todo", index=True, readonly=True
     )
-    reason = fields.Char(readonly=True)
     statement_ids = fields.Many2many(
         "sale.reconciliation.statement",
         string="Statements",
@@ -70,15 +68,6 @@ class SaleReconciliationStatementRunLine(models.Model):
     # CRUD
     # -------------------------------------------------------------------------
 
-    @api.model_create_multi
-    def create(self, vals_list):
-        self._check_run_write()
-        return super().create(vals_list)
-
-    def write(self, vals):
-        self._check_run_write()
-        return super().write(vals)
-
     @api.ondelete(at_uninstall=False)
     def _unlink_except_run_started(self):
         if self.run_id.filtered(lambda run: run.state != "draft"):
@@ -93,12 +82,26 @@ class SaleReconciliationStatementRunLine(models.Model):
     def _advance(self):
         """Confirm, then send, the statements of this customer, as far as
         the run goes; the state of the line moves in the same transaction as
-        the statements, so a rollback undoes both."""
+        the statements, so a rollback undoes both. The line says confirmed
+        or sent only when its statements are, and their emails are queued;
+        statements deleted or cancelled meanwhile make it skipped."""
         self.ensure_one()
         operation = self.run_id.operation
-        statements = self.statement_ids
+        statements = self.statement_ids.filtered(lambda s: s.state != "cancel")
+        if not statements:
+            self._write_line(
+                {
+                    "state": "skipped",
+                    "reason": _("The statement was cancelled or deleted meanwhile.")
+                    if self.statement_ids
+                    else _("The statement was deleted meanwhile."),
+                }
+            )
+            return
         if self.state == "generated" and operation in ("confirm", "send"):
             statements.filtered(lambda s: s.state == "draft").action_confirm()
+            if statements.filtered(lambda s: s.state == "draft"):
+                raise UserError(_("The statement could not be confirmed."))
             self._write_line({"state": "confirmed"})
         if self.state == "confirmed" and operation == "send":
             confirmed = statements.filtered(lambda s: s.state == "confirmed")
@@ -109,16 +112,30 @@ class SaleReconciliationStatementRunLine(models.Model):
                 self._write_line({"state": "skipped", "reason": error.args[0][:500]})
                 return
             confirmed._send_queued()
+            unsent = confirmed.filtered(lambda s: s.state != "sent")
+            unsent |= self._get_statements_without_mail(confirmed)
+            if unsent:
+                raise UserError(
+                    _(
+                        "No email was queued for the statement %(name)s.",
+                        name=unsent[:1].name,
+                    )
+                )
             self._write_line({"state": "sent"})
 
-    def _write_line(self, vals):
-        return self.with_context(**{RUN_KEY: RUN_TOKEN}).write(vals)
-
-    def _check_run_write(self):
-        if self.env.context.get(RUN_KEY) is not RUN_TOKEN:
-            raise UserError(
-                _(
-                    "The customers of a statement run and where each stands are "
-                    "set by the run itself: start it, it does the rest."
-                )
+    def _get_statements_without_mail(self, statements):
+        """Those of ``statements`` with no email in Odoo's mail queue."""
+        # sudo: mail.mail - the run checks the emails it just queued; the
+        # queue is technical.
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", statements._name),
+                    ("res_id", "in", statements.ids),
+                    ("state", "=", "outgoing"),
+                ]
             )
+        )
+        return statements - statements.browse(mails.mapped("res_id"))

@@ -3,7 +3,7 @@ import psycopg2
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..models.sale_reconciliation_statement_run import _error
+from ..models.sale_reconciliation_run_mixin import error_message
 
 
 class SaleReconciliationFollowupProcess(models.TransientModel):
@@ -68,7 +68,7 @@ class SaleReconciliationFollowupProcess(models.TransientModel):
             except psycopg2.OperationalError:
                 raise
             except Exception as exc:  # noqa: BLE001 - shown as the reason
-                line.write({"state": "failed", "reason": _error(exc)})
+                line.write({"state": "failed", "reason": error_message(exc)})
         self.state = "done"
         return {
             "type": "ir.actions.act_window",

@@ -1,1 +1,1 @@
-from . import sale_reconciliation_statement_run
+from . import sale_reconciliation_run_mixin

@@ -56,14 +56,14 @@ class TestStatementRunQueue(StatementCommon):
             trap.assert_enqueued_job(
                 run._job_process_lines,
                 args=(lines.ids,),
-                kwargs={"generate_only": True},
+                kwargs={"states": ["todo"]},
                 properties={"channel": CHANNEL},
             )
             for chunk in (lines[:2], lines[2:]):
                 trap.assert_enqueued_job(
                     run._job_process_lines,
                     args=(chunk.ids,),
-                    kwargs={"generate_only": False},
+                    kwargs={"states": None},
                     properties={"channel": CHANNEL},
                 )
             self.assertEqual({job.channel for job in trap.enqueued_jobs}, {CHANNEL})
@@ -109,8 +109,8 @@ class TestStatementRunQueue(StatementCommon):
                 for job in trap.enqueued_jobs
                 if job.method_name == "_job_process_lines"
             ]
-        generation = [job for job in jobs if job.kwargs["generate_only"]]
-        advance = [job for job in jobs if not job.kwargs["generate_only"]]
+        generation = [job for job in jobs if job.kwargs["states"] == ["todo"]]
+        advance = [job for job in jobs if job.kwargs["states"] is None]
         self.assertEqual((len(generation), len(advance)), (1, 2))
         for job in advance:
             self.assertIn(generation[-1], job.depends_on)
