@@ -30,3 +30,4 @@ from . import test_followup_netting
 from . import test_followup_concurrency
 from . import test_statement_outdated
 from . import test_statement_concurrency
+from . import test_run_engine

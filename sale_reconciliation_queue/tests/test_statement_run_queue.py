@@ -1,11 +1,18 @@
-from odoo.tests import tagged
+from freezegun import freeze_time
+
+from odoo import Command
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.queue_job.tests.common import trap_jobs
+from odoo.addons.sale_reconciliation.models.sale_reconciliation_followup_run import (
+    CHUNK_SIZE_PARAM as FOLLOWUP_CHUNK_SIZE_PARAM,
+)
 from odoo.addons.sale_reconciliation.models.sale_reconciliation_statement_run import (
     CHUNK_SIZE_PARAM,
     PROCESS_CRON_XMLID,
 )
 from odoo.addons.sale_reconciliation.tests.common import StatementCommon
+from odoo.addons.sale_reconciliation.tests.test_followup import FollowupCommon
 
 CHANNEL = "root.sale_reconciliation"
 
@@ -148,3 +155,63 @@ class TestStatementRunQueue(StatementCommon):
             ),
             3,
         )
+
+    def test_jobs_of_a_starter_who_lost_the_right_end_the_run(self):
+        """The jobs run as who started the run; they lost the reconciliation
+        manager right meanwhile: the run is done all the same, as OdooBot."""
+        starter = new_test_user(
+            self.env,
+            login="queued_run_starter",
+            groups="account.group_account_manager,sales_team.group_sale_manager",
+            company_id=self.env.company.id,
+        )
+        run = self.make_run(operation="confirm").with_user(starter)
+        with trap_jobs() as trap:
+            run.action_start()
+            starter.groups_id = [
+                Command.set(self.env.ref("sales_team.group_sale_salesman").ids)
+            ]
+            trap.perform_enqueued_jobs()
+        self.assertRecordValues(
+            run.with_env(self.env),
+            [
+                {
+                    "state": "done",
+                    "confirmed_count": 3,
+                    "processed_by_id": self.env.ref("base.user_root").id,
+                }
+            ],
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestFollowupRunQueue(FollowupCommon):
+    def test_followup_run_chunks_are_jobs_on_the_channel(self):
+        no_email = self.env["res.partner"].create({"name": "No Email Ltd"})
+        self.invoice_at("2025-02-01", 100.0, due="2025-03-01")
+        self.invoice_at("2025-02-01", 70.0, due="2025-03-01", partner=no_email)
+        self.invoice_at(
+            "2025-02-01", 30.0, due="2025-03-01", partner=self.other_customer
+        )
+        self.env["ir.config_parameter"].set_param(FOLLOWUP_CHUNK_SIZE_PARAM, "2")
+        Run = self.env["sale.reconciliation.followup.run"]
+        with freeze_time("2025-03-05"), trap_jobs() as trap:
+            # The daily scheduled action starts the run, makes jobs of its
+            # chunks and processes the first chunk itself.
+            Run._cron_process()
+            run = Run.search([("company_id", "=", self.env.company.id)])
+            trap.assert_jobs_count(2, only=run._job_process_lines)
+            trap.assert_jobs_count(1, only=run._job_finish)
+            self.assertEqual({job.channel for job in trap.enqueued_jobs}, {CHANNEL})
+            self.assertRecordValues(run, [{"state": "running", "todo_count": 1}])
+            trap.perform_enqueued_jobs()
+            self.assertRecordValues(
+                run,
+                [{"state": "failed", "sent_count": 2, "failed_count": 1}],
+            )
+            self.assertEqual(
+                run.line_ids.filtered(lambda line: line.state == "failed").partner_id,
+                no_email,
+            )
+            self.assertEqual(len(self.mails_to(self.customer)), 1)
+            self.assertEqual(len(self.mails_to(self.other_customer)), 1)
