@@ -185,26 +185,30 @@ queue_run() {
     stop_server
     check "$name" "$log" >/dev/null
     # How the jobs ran: how many, how often retried, and how many at once
-    # at most (each job's start against the others' spans).
-    echo "    jobs: $(sql "$name" "SELECT COUNT(*) || ' jobs, ' || COALESCE(SUM(retry), 0) || ' retries, at most ' || COALESCE(MAX(overlap), 0) || ' at once' FROM (SELECT j.retry, (SELECT COUNT(*) FROM queue_job o WHERE o.date_started <= j.date_started AND o.date_done > j.date_started) AS overlap FROM queue_job j) jobs")" >&2
+    # at most (each job's start against the others' spans). queue_job's
+    # retry column counts the tries (1 for a job done at its first), and a
+    # job postponed without counting it keeps an eta: the retries are the
+    # tries after the first, plus those postponements.
+    queue_retries=$(sql "$name" "SELECT COALESCE(SUM(GREATEST(retry - 1, 0)), 0) + COUNT(*) FILTER (WHERE eta IS NOT NULL AND retry <= 1) FROM queue_job")
+    echo "    jobs: $(sql "$name" "SELECT COUNT(*) || ' jobs, ' || $queue_retries || ' retries, at most ' || COALESCE(MAX(overlap), 0) || ' at once' FROM (SELECT j.retry, (SELECT COUNT(*) FROM queue_job o WHERE o.date_started <= j.date_started AND o.date_done > j.date_started) AS overlap FROM queue_job j) jobs")" >&2
     dropdb "$name"
     rm -rf "$work/data/filestore/$name"
 }
 echo "==> run by queue_job, $WORKERS HTTP workers, channel capacity 1" >&2
 queue_run 1
-run_1worker_s=$queue_s rss_1=$queue_rss_mb
+run_1worker_s=$queue_s rss_1=$queue_rss_mb retries_1=$queue_retries
 echo "==> run by queue_job, $WORKERS HTTP workers, channel capacity 2" >&2
 queue_run 2
-run_2workers_s=$queue_s rss_2=$queue_rss_mb
+run_2workers_s=$queue_s rss_2=$queue_rss_mb retries_2=$queue_retries
 
 "$PYTHON" - "$measured" "$statements" "$pdf_kb" "$run_1worker_s" "$run_2workers_s" \
-    "$rss_1" "$rss_2" <<'PY'
+    "$rss_1" "$rss_2" "$((retries_1 + retries_2))" <<'PY'
 import json
 import os
 import sys
 
 measured = json.loads(sys.argv[1].split(" ", 1)[1])
-statements, pdf_kb, one, two, rss_1, rss_2 = sys.argv[2:]
+statements, pdf_kb, one, two, rss_1, rss_2, retries = sys.argv[2:]
 figures = {
     "customers": int(os.environ["CUSTOMERS"]),
     "run_customers": measured["run_customers"],
@@ -219,6 +223,8 @@ figures = {
     "run_max_rss_mb": max(int(rss_1), int(rss_2), measured["run_inprocess_rss_mb"]),
 }
 missing = [key for key, value in figures.items() if value in (None, 0, 0.0)]
+# The jobs of both queue runs retried: 0 for a clean run.
+figures["run_job_retries"] = int(retries)
 if missing:
     sys.exit(f"ERROR: missing figures: {', '.join(missing)}")
 print("RUNS " + " ".join(f"{k}={v}" for k, v in figures.items()))
