@@ -56,12 +56,18 @@ class WorkflowGuard:
         """Refuse ``vals`` of create() with ``message`` when they (or the
         ``default_*`` context keys) give one of ``fnames`` a value, other
         than its value in ``initial``, outside the model's actions."""
-        if self.is_allowed(model):
-            return
-        initial = initial or {}
-        seen = with_context_defaults(model, vals, fnames)
-        if any(
-            seen[fname] and not (fname in initial and seen[fname] == initial[fname])
-            for fname in fnames.intersection(seen)
-        ):
+        if not self.is_allowed(model) and given_fields(model, vals, fnames, initial):
             raise UserError(message)
+
+
+def given_fields(model, vals, fnames, initial=None):
+    """Those of ``fnames`` that ``vals`` of create() (or the ``default_*``
+    context keys) give a value, other than their value in ``initial``: a
+    new record's workflow fields start as the model sets them."""
+    initial = initial or {}
+    seen = with_context_defaults(model, vals, fnames)
+    return {
+        fname
+        for fname in fnames.intersection(seen)
+        if seen[fname] and not (fname in initial and seen[fname] == initial[fname])
+    }

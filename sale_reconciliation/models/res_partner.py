@@ -4,10 +4,13 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import format_amount
 
-from .reconciliation_access import with_context_defaults
+from .reconciliation_access import (
+    CREDIT_MANAGER_GROUP,
+    MANAGER_GROUP,
+    with_context_defaults,
+)
 from .sale_reconciliation_credit_profile import CREDIT_RATINGS
 
-CREDIT_MANAGER_GROUP = "sale_reconciliation.group_credit_manager"
 # Billing users set credit limits in Odoo; they keep that right here.
 BILLING_GROUP = "account.group_account_invoice"
 # Who reads the credit figures of every customer: credit managers, finance
@@ -15,7 +18,7 @@ BILLING_GROUP = "account.group_account_invoice"
 # customers' only.
 CREDIT_FINANCE_GROUPS = (
     CREDIT_MANAGER_GROUP,
-    "sale_reconciliation.group_reconciliation_manager",
+    MANAGER_GROUP,
     BILLING_GROUP,
 )
 # Groups of the credit figures on the partner: salespeople (their own
@@ -24,7 +27,7 @@ CREDIT_FIGURE_GROUPS = "sale_reconciliation.group_reconciliation_user," + BILLIN
 # Who may move a customer from one salesperson to another.
 SALESPERSON_MANAGER_GROUPS = (
     "sales_team.group_sale_manager",
-    "sale_reconciliation.group_reconciliation_manager",
+    MANAGER_GROUP,
 )
 
 # Partner fields only credit managers change; each change is logged in the

@@ -7,7 +7,12 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from .reconciliation_access import MANAGER_GROUP, with_context_defaults
+from .reconciliation_access import (
+    MANAGER_GROUP,
+    WorkflowGuard,
+    given_fields,
+    with_context_defaults,
+)
 
 # Cashiers: the users of Odoo's invoicing, who register customer payments.
 CASHIER_GROUP = "account.group_account_invoice"
@@ -128,10 +133,7 @@ def delete_with_reason(records, reason, post_reason):
     return True
 
 
-# The workflow's own writes carry this object in their context: a JSON-RPC
-# client can set any context key, never to this object.
-WORKFLOW_KEY = "sale_reconciliation_collection_workflow"
-WORKFLOW_TOKEN = object()
+WORKFLOW_GUARD = WorkflowGuard("sale_reconciliation_collection_workflow")
 
 
 def is_cashier(env):
@@ -376,14 +378,10 @@ class SaleReconciliationCollection(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            seen = with_context_defaults(self, vals, WORKFLOW_FIELDS | {"user_id"})
-            given = {
-                fname
-                for fname in WORKFLOW_FIELDS & set(seen)
-                if seen[fname]
-                and not (fname == "state" and seen[fname] == "draft")
-                and not (fname == "name" and seen[fname] == "/")
-            }
+            seen = with_context_defaults(self, vals, {"user_id"})
+            given = given_fields(
+                self, vals, WORKFLOW_FIELDS, initial={"state": "draft", "name": "/"}
+            )
             if given:
                 raise UserError(
                     _(
@@ -749,10 +747,10 @@ class SaleReconciliationCollection(models.Model):
 
     def _write_workflow(self, vals):
         """Write workflow fields: for the action methods only."""
-        return self.with_context(**{WORKFLOW_KEY: WORKFLOW_TOKEN}).write(vals)
+        return WORKFLOW_GUARD.allow(self).write(vals)
 
     def _is_workflow_write(self):
-        return self.env.context.get(WORKFLOW_KEY) is WORKFLOW_TOKEN
+        return WORKFLOW_GUARD.is_allowed(self)
 
     def _get_closed_sales_periods(self):
         """{collection: closed sales period} for these collections dated in

@@ -3,7 +3,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from .reconciliation_access import with_context_defaults
+from .reconciliation_access import WorkflowGuard, given_fields, with_context_defaults
 from .sale_reconciliation_collection import (
     CASHIER_GROUP,
     check_draft_owner_write,
@@ -14,8 +14,7 @@ from .sale_reconciliation_collection import (
 # Written by the action methods only, whoever calls write().
 HANDOVER_WORKFLOW_FIELDS = {"name", "state", "date"}
 
-HANDOVER_WORKFLOW_KEY = "sale_reconciliation_handover_workflow"
-HANDOVER_WORKFLOW_TOKEN = object()
+HANDOVER_WORKFLOW_GUARD = WorkflowGuard("sale_reconciliation_handover_workflow")
 
 
 class SaleReconciliationCollectionHandover(models.Model):
@@ -191,17 +190,13 @@ class SaleReconciliationCollectionHandover(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            seen = with_context_defaults(
-                self, vals, HANDOVER_WORKFLOW_FIELDS | {"user_id"}
-            )
-            given = {
-                fname
-                for fname in HANDOVER_WORKFLOW_FIELDS & set(seen)
-                if seen[fname]
-                and not (fname == "state" and seen[fname] == "draft")
-                and not (fname == "name" and seen[fname] == "/")
-            }
-            if given:
+            seen = with_context_defaults(self, vals, {"user_id"})
+            if given_fields(
+                self,
+                vals,
+                HANDOVER_WORKFLOW_FIELDS,
+                initial={"state": "draft", "name": "/"},
+            ):
                 raise UserError(
                     _(
                         "A new handover starts as a draft numbered by Odoo: it is "
@@ -374,12 +369,10 @@ class SaleReconciliationCollectionHandover(models.Model):
     # -------------------------------------------------------------------------
 
     def _write_workflow(self, vals):
-        return self.with_context(
-            **{HANDOVER_WORKFLOW_KEY: HANDOVER_WORKFLOW_TOKEN}
-        ).write(vals)
+        return HANDOVER_WORKFLOW_GUARD.allow(self).write(vals)
 
     def _is_workflow_write(self):
-        return self.env.context.get(HANDOVER_WORKFLOW_KEY) is HANDOVER_WORKFLOW_TOKEN
+        return HANDOVER_WORKFLOW_GUARD.is_allowed(self)
 
     def _check_hand_over(self):
         self.ensure_one()

@@ -4,8 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import format_amount
 
-from .reconciliation_access import with_context_defaults
-from .res_partner import CREDIT_MANAGER_GROUP
+from .reconciliation_access import CREDIT_MANAGER_GROUP, with_context_defaults
 
 # Fields set by the credit manager's decision, never by the requester.
 DECISION_FIELDS = ("state", "decided_by_id", "decision_date", "decision_note")

@@ -5,7 +5,8 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-CREDIT_MANAGER_GROUP = "sale_reconciliation.group_credit_manager"
+from .reconciliation_access import CREDIT_MANAGER_GROUP
+
 # Follow-up fields a credit manager sets by hand; the others are written by
 # the follow-up itself (as superuser) and the credit figures by their refresh.
 FOLLOWUP_EDITABLE_FIELDS = {

@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_amount
 
-CREDIT_MANAGER_GROUP = "sale_reconciliation.group_credit_manager"
+from .reconciliation_access import CREDIT_MANAGER_GROUP
 
 
 class SaleReconciliationFollowupHistory(models.Model):

@@ -8,7 +8,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from .reconciliation_access import MANAGER_GROUP, with_context_defaults
+from .reconciliation_access import MANAGER_GROUP, WorkflowGuard, given_fields
 
 _logger = logging.getLogger(__name__)
 
@@ -65,11 +65,8 @@ SCOPE_FIELDS = {
 WRITABLE_WHEN_ACCEPTED_PREFIXES = ("message_", "activity_", "website_message_")
 WRITABLE_WHEN_ACCEPTED = {"access_token"}
 
-# The workflow's own writes carry this object in their context. A JSON-RPC
-# client can set any context key but never to this object, so no caller
-# can pass for the workflow.
-WORKFLOW_KEY = "sale_reconciliation_statement_workflow"
-WORKFLOW_TOKEN = object()
+# The workflow's own writes (statements and their lines) pass this guard.
+WORKFLOW_GUARD = WorkflowGuard("sale_reconciliation_statement_workflow")
 
 
 class SaleReconciliationStatement(models.Model):
@@ -775,36 +772,30 @@ class SaleReconciliationStatement(models.Model):
         # EXTENDS portal: the token lets a customer answer; only Odoo makes it.
         return super(
             SaleReconciliationStatement,
-            self.with_context(**{WORKFLOW_KEY: WORKFLOW_TOKEN}),
+            WORKFLOW_GUARD.allow(self),
         )._portal_ensure_token()
 
     def _write_workflow(self, vals):
         """Write workflow fields: for the action methods and the ledger fill."""
-        return self.with_context(**{WORKFLOW_KEY: WORKFLOW_TOKEN}).write(vals)
+        return WORKFLOW_GUARD.allow(self).write(vals)
 
     def _create_workflow(self, vals_list):
         """Create statements with workflow fields set (revisions)."""
-        return (
-            self.with_context(**{WORKFLOW_KEY: WORKFLOW_TOKEN})
-            .create(vals_list)
-            .with_env(self.env)
-        )
+        return WORKFLOW_GUARD.allow(self).create(vals_list).with_env(self.env)
 
     def _is_workflow_write(self):
-        return self.env.context.get(WORKFLOW_KEY) is WORKFLOW_TOKEN
+        return WORKFLOW_GUARD.is_allowed(self)
 
     @api.model
     def _check_no_workflow_values(self, vals, workflow=False):
         """A new statement starts as a numbered draft read from the ledger:
         refuse values for its workflow fields or figures."""
-        vals = with_context_defaults(self, vals, WORKFLOW_FIELDS | LEDGER_FIELDS)
-        given = {
-            fname
-            for fname in (WORKFLOW_FIELDS | LEDGER_FIELDS) & set(vals)
-            if vals[fname]
-            and not (fname == "state" and vals[fname] == "draft")
-            and not (fname == "name" and vals[fname] == "/")
-        }
+        given = given_fields(
+            self,
+            vals,
+            WORKFLOW_FIELDS | LEDGER_FIELDS,
+            initial={"state": "draft", "name": "/"},
+        )
         if workflow:
             given -= {"revised_from_id", "run_id"}
         if given:

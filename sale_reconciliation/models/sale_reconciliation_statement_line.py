@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from .sale_reconciliation_statement import WORKFLOW_KEY, WORKFLOW_TOKEN
+from .sale_reconciliation_statement import WORKFLOW_GUARD
 
 
 class SaleReconciliationStatementLine(models.Model):
@@ -96,7 +96,7 @@ class SaleReconciliationStatementLine(models.Model):
 
     def _write_workflow(self, vals):
         """Write lines: for the statement's action methods."""
-        return self.with_context(**{WORKFLOW_KEY: WORKFLOW_TOKEN}).write(vals)
+        return WORKFLOW_GUARD.allow(self).write(vals)
 
     def _check_workflow(self, what):
         if not self.env["sale.reconciliation.statement"]._is_workflow_write():
