@@ -151,19 +151,22 @@ class AccountMove(models.Model):
         ):
             self._check_followup_dispute_rights()
         refresh = self.env["sale.reconciliation.status.refresh"]
-        if "state" in fnames:
-            refresh._mark(moves=self)
         credit_changes = bool(CREDIT_MOVE_FIELDS & fnames)
         payments_changes = "matched_payment_ids" in fnames
         if credit_changes:
             self._mark_credit_refresh()
         if payments_changes:
-            refresh._mark(payments=self.matched_payment_ids)
+            unlinked_payments = refresh._get_concerned(
+                payments=self.matched_payment_ids
+            )
         result = super().write(vals)
         if credit_changes:
             self._mark_credit_refresh()
         if payments_changes:
+            refresh._mark_concerned(unlinked_payments)
             refresh._mark(payments=self.matched_payment_ids)
+        if "state" in fnames:
+            refresh._mark(moves=self)
         return result
 
     @api.ondelete(at_uninstall=False)
@@ -246,21 +249,26 @@ class AccountMoveLine(models.Model):
         check_followup_stamp(self, [vals])
         # EXTENDS account: an invoice line linked to another order line
         # changes both orders' figures.
-        if "sale_line_ids" in vals:
-            # sudo: the orders the line leaves, whoever can read them.
-            self.env["sale.reconciliation.status.refresh"]._mark(
-                orders=self.sudo().sale_line_ids.order_id, moves=self.move_id
-            )
-        return super().write(vals)
+        if "sale_line_ids" not in vals:
+            return super().write(vals)
+        # sudo: the orders the line leaves, whoever can read them.
+        refresh = self.env["sale.reconciliation.status.refresh"]
+        left = refresh._get_concerned(orders=self.sudo().sale_line_ids.order_id)
+        result = super().write(vals)
+        refresh._mark_concerned(left)
+        refresh._mark(moves=self.move_id)
+        return result
 
-    @api.ondelete(at_uninstall=False)
-    def _unlink_mark_reconciliation_refresh(self):
-        # A draft invoice or credit note of an order deleted (Odoo deletes
-        # its items first). sudo: the orders they were of, whoever deletes
-        # them.
-        self.env["sale.reconciliation.status.refresh"]._mark(
-            orders=self.sudo().sale_line_ids.order_id
-        )
+    def unlink(self):
+        # EXTENDS account: a draft invoice or credit note of an order deleted
+        # (Odoo deletes its items first) changes the order's figures, marked
+        # once the items are gone. sudo: the orders they were of, whoever
+        # deletes them.
+        refresh = self.env["sale.reconciliation.status.refresh"]
+        concerned = refresh._get_concerned(orders=self.sudo().sale_line_ids.order_id)
+        result = super().unlink()
+        refresh._mark_concerned(concerned)
+        return result
 
 
 class AccountPartialReconcile(models.Model):
@@ -273,17 +281,29 @@ class AccountPartialReconcile(models.Model):
         partials._mark_reconciliation_refresh()
         return partials
 
+    def unlink(self):
+        # EXTENDS account: what was left to pay on both sides changes; their
+        # orders and payments, found while matched, are marked once the
+        # matching is gone (unlink() computes what is marked before it).
+        refresh = self.env["sale.reconciliation.status.refresh"]
+        concerned = refresh._get_concerned(moves=self._get_matched_moves())
+        result = super().unlink()
+        refresh._mark_concerned(concerned)
+        return result
+
     @api.ondelete(at_uninstall=False)
     def _unlink_mark_credit_refresh(self):
         self._mark_credit_refresh()
-        self._mark_reconciliation_refresh()
 
     def _mark_reconciliation_refresh(self):
         # What is left to pay on both sides changed: the figures of their
         # orders and payments follow.
         self.env["sale.reconciliation.status.refresh"]._mark(
-            moves=self.debit_move_id.move_id | self.credit_move_id.move_id
+            moves=self._get_matched_moves()
         )
+
+    def _get_matched_moves(self):
+        return self.debit_move_id.move_id | self.credit_move_id.move_id
 
     def _mark_credit_refresh(self):
         lines = self.debit_move_id | self.credit_move_id

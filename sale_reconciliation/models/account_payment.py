@@ -1,3 +1,5 @@
+import psycopg2
+
 from odoo import api, fields, models
 
 from .sale_reconciliation_status_refresh import PAYMENT_FIGURES
@@ -6,7 +8,7 @@ from .sale_reconciliation_status_refresh import PAYMENT_FIGURES
 INACTIVE_PAYMENT_STATES = ("draft", "canceled", "rejected")
 
 # Payment fields that its reconciliation figures read (its journal items'
-# matchings are queued by the matchings themselves).
+# matchings mark the payment themselves).
 PAYMENT_RECONCILIATION_FIELDS = {
     "partner_type",
     "state",
@@ -56,12 +58,12 @@ class AccountPayment(models.Model):
     # COMPUTE METHODS
     # -------------------------------------------------------------------------
 
-    # No dependencies: the figures follow the payment's journal items and
-    # what they are matched with; recomputing them inside Odoo's postings
-    # and reconciliations is left to a scheduled action woken at once
-    # (sale.reconciliation.status.refresh), which the payment's changes and
-    # its matchings queue.
+    # No dependencies on other models: the figures follow the payment's
+    # journal items and what they are matched with; the payment's changes
+    # and its matchings mark it, and the ORM computes it in that transaction
+    # (sale.reconciliation.status.refresh).
     def _compute_reconciliation(self):
+        refresh = self.env["sale.reconciliation.status.refresh"]
         for payment in self:
             if (
                 payment.partner_type != "customer"
@@ -70,7 +72,14 @@ class AccountPayment(models.Model):
                 payment.reconciliation_state = "none"
                 payment.reconciliation_amount_unallocated = 0.0
                 continue
-            unallocated = payment._get_reconciliation_unallocated_amount()
+            try:
+                unallocated = payment._get_reconciliation_unallocated_amount()
+            except psycopg2.Error:
+                raise
+            except Exception as error:  # noqa: BLE001 - queued, tried again
+                # The payment keeps its figures; the change goes through.
+                refresh._note_failure(payment, error)
+                continue
             currency = payment.currency_id
             if currency.is_zero(unallocated):
                 state = "matched"
@@ -94,9 +103,10 @@ class AccountPayment(models.Model):
         return payments
 
     def write(self, vals):
+        result = super().write(vals)
         if PAYMENT_RECONCILIATION_FIELDS & set(vals):
             self.env["sale.reconciliation.status.refresh"]._mark(payments=self)
-        return super().write(vals)
+        return result
 
     # -------------------------------------------------------------------------
     # HELPERS

@@ -19,7 +19,7 @@ class ProductTemplate(models.Model):
         )
         if changed:
             # sudo: the orders of every salesperson sell the product; only
-            # which ones are read, to queue their figures.
+            # which ones are read, to mark their figures.
             lines = (
                 self.env["sale.order.line"]
                 .sudo()
@@ -30,5 +30,7 @@ class ProductTemplate(models.Model):
                     ]
                 )
             )
+        result = super().write(vals)
+        if changed:
             self.env["sale.reconciliation.status.refresh"]._mark(orders=lines.order_id)
-        return super().write(vals)
+        return result

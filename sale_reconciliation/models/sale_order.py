@@ -1,5 +1,7 @@
 from collections import defaultdict
 
+import psycopg2
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_amount
@@ -162,17 +164,25 @@ class SaleOrder(models.Model):
     # COMPUTE METHODS
     # -------------------------------------------------------------------------
 
-    # No dependencies: the figures read the order's lines, invoices and the
-    # payments matched with them, and recomputing them inside Odoo's own
-    # postings and reconciliations cost those a fifth more. Every change is
-    # queued instead, and a scheduled action woken at once recomputes them
-    # (sale.reconciliation.status.refresh).
+    # No dependencies on other models: the figures read the order's lines,
+    # invoices and the payments matched with them, and a trigger tree on
+    # those would cost Odoo's own postings and reconciliations. The module's
+    # overrides of those flows mark the orders they concern instead, and the
+    # ORM computes them in that transaction (sale.reconciliation.status.refresh).
     def _compute_reconciliation(self):
         confirmed = self.filtered(lambda order: order.state == "sale")
         (self - confirmed).update(ORDER_FIGURES)
         confirmed._prefetch_reconciliation_data()
+        refresh = self.env["sale.reconciliation.status.refresh"]
         for order in confirmed:
-            analysis = order._get_reconciliation_analysis()
+            try:
+                analysis = order._get_reconciliation_analysis()
+            except psycopg2.Error:
+                raise
+            except Exception as error:  # noqa: BLE001 - queued, tried again
+                # The order keeps its figures; the change goes through.
+                refresh._note_failure(order, error)
+                continue
             order.update(
                 {
                     "reconciliation_state": analysis["state"],
@@ -194,7 +204,14 @@ class SaleOrder(models.Model):
             if order.state != "sale":
                 order.reconciliation_mismatch_reasons = False
                 continue
-            mismatches = order._get_reconciliation_analysis()["mismatches"]
+            try:
+                mismatches = order._get_reconciliation_analysis()["mismatches"]
+            except psycopg2.Error:
+                raise
+            except Exception as error:  # noqa: BLE001 - said on the order
+                mismatches = [
+                    _("The reconciliation figures could not be computed: %s", error)
+                ]
             order.reconciliation_mismatch_reasons = (
                 "\n".join(mismatches) if mismatches else False
             )

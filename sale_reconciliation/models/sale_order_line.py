@@ -79,8 +79,12 @@ class SaleOrderLine(models.Model):
     def unlink(self):
         # EXTENDS sale: nor is a line taken out of them.
         self._get_sales_amount_lines()._check_sales_period_open(_("remove lines from"))
-        self._mark_reconciliation_refresh()
-        return super().unlink()
+        orders = self.order_id.filtered(lambda order: order.state == "sale")
+        result = super().unlink()
+        # Marked once the lines are gone (unlink() computes what is marked
+        # before it).
+        self.env["sale.reconciliation.status.refresh"]._mark(orders=orders)
+        return result
 
     def _compute_qty_delivered(self):
         # EXTENDS sale: deliveries (stock, timesheets, ...) change the
@@ -90,8 +94,8 @@ class SaleOrderLine(models.Model):
         return result
 
     def _mark_reconciliation_refresh(self):
-        """Queue the reconciliation figures of these lines' confirmed orders
-        for a refresh once the transaction commits."""
+        """Have the reconciliation figures of these lines' confirmed orders
+        computed in this transaction."""
         self.env["sale.reconciliation.status.refresh"]._mark(
             orders=self.order_id.filtered(lambda order: order.state == "sale")
         )

@@ -523,10 +523,12 @@ class SaleReconciliationPeriod(models.Model):
                 "statements",
                 _("Customer statements not accepted"),
                 "sale.reconciliation.statement",
+                # The statements closing freezes: those ending in the period,
+                # a quarter's included (see statement _get_closed_periods).
                 within
                 + [
                     ("state", "in", ("draft", "confirmed", "sent", "disputed")),
-                    ("date_from", ">=", self.date_from),
+                    ("date_to", ">=", self.date_from),
                     ("date_to", "<=", self.date_to),
                 ],
             ),

@@ -1,10 +1,9 @@
-"""Orders and payments whose reconciliation figures are to be refreshed, off
-Odoo's own flows."""
+"""Reconciliation figures of orders and payments, computed in the
+transaction that changes their documents; those that fail to compute are
+kept, with their error, and tried again."""
 
 import logging
 from datetime import timedelta
-
-import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
@@ -12,7 +11,7 @@ from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 
-PENDING_KEY = "sale_reconciliation.status_refresh"
+FAILED_KEY = "sale_reconciliation.figures_failed"
 REFRESH_CRON_XMLID = "sale_reconciliation.ir_cron_refresh_reconciliation_status"
 # Queued documents refreshed per transaction of the scheduled action.
 REFRESH_BATCH_SIZE = 200
@@ -20,6 +19,8 @@ REFRESH_BATCH_SIZE = 200
 # later each time, then waits for an administrator (Retry).
 MAX_ATTEMPTS = 5
 RETRY_DELAY = timedelta(minutes=10)
+# A document another transaction holds is tried again this much later.
+HELD_DELAY = timedelta(minutes=1)
 
 # The stored figures, as they are when there is nothing to reconcile.
 ORDER_FIGURES = {
@@ -35,20 +36,23 @@ PAYMENT_FIGURES = {
 
 
 class SaleReconciliationStatusRefresh(models.Model):
-    """A sales order, journal entry or payment whose documents changed since
-    the reconciliation figures of the orders and payments concerned were
-    last computed.
+    """A sales order or payment whose reconciliation figures could not be
+    computed, kept with the error to be computed again.
 
-    Confirming orders, posting invoices, registering payments and matching
-    them only add rows here when they commit (a plain INSERT, which never
-    waits for another transaction; the same document may be queued several
-    times). A scheduled action, woken at once, finds the orders and payments
-    concerned (those of a journal entry, and those of the entries matched
-    with it), computes their figures in short transactions and deletes the
-    rows: Odoo's flows cost what they cost without the module. The action
-    locks the documents it computes and leaves those a user holds at that
-    moment to a run a minute later; a document whose figures cannot be
-    computed is logged and holds back no other.
+    The figures are stored fields without dependencies on other models (a
+    dependency tree on invoices, items and matchings would cost every
+    posting and reconciliation of Odoo). Instead, the module's overrides of
+    Odoo's flows mark the orders and payments a change concerns (``_mark``):
+    the ORM computes their figures when they are read, or at the latest when
+    the transaction flushes, in the transaction and as the user that made
+    the change, as it does Odoo's own stored fields; automated actions on
+    them run there too.
+
+    A document whose figures fail to compute keeps its last figures, and is
+    queued here with the error when the transaction commits: the change
+    itself goes through. A scheduled action tries it again later
+    (MAX_ATTEMPTS times, then it waits for an administrator's *Retry*),
+    never waiting for a document another transaction holds.
     """
 
     _name = "sale.reconciliation.status.refresh"
@@ -58,6 +62,7 @@ class SaleReconciliationStatusRefresh(models.Model):
     order_id = fields.Many2one(
         "sale.order", string="Sales Order", ondelete="cascade", readonly=True
     )
+    # Rows queued by versions before 18.0.1.7.0, which queued every change.
     move_id = fields.Many2one(
         "account.move", string="Journal Entry", ondelete="cascade", readonly=True
     )
@@ -73,77 +78,131 @@ class SaleReconciliationStatusRefresh(models.Model):
     )
 
     # -------------------------------------------------------------------------
-    # QUEUEING
+    # MARKING
     # -------------------------------------------------------------------------
 
     @api.model
     def _mark(self, orders=(), moves=(), payments=()):
-        """Queue, when the transaction commits, the reconciliation figures of
-        ``orders``, of the orders and payments of ``moves``, and of
-        ``payments``, and wake the scheduled action that refreshes them.
-        Nothing is computed nor locked in this transaction."""
-        precommit = self.env.cr.precommit
-        pending = precommit.data.get(PENDING_KEY)
-        if pending is None:
-            pending = precommit.data[PENDING_KEY] = {
-                "order_id": set(),
-                "move_id": set(),
-                "payment_id": set(),
-            }
-            # sudo: the queue and the scheduled action are technical; whoever
-            # changed a document queues the figures it changes.
-            precommit.add(self.sudo()._queue_pending)
-        for column, records in (
-            ("order_id", orders),
-            ("move_id", moves),
-            ("payment_id", payments),
-        ):
-            pending[column].update(record.id for record in records if record.id)
+        """Have the ORM recompute, in this transaction, the reconciliation
+        figures of ``orders``, of the orders and payments of ``moves`` and of
+        the entries matched with them, and of ``payments``: on their next
+        read, or when the transaction flushes.
 
-    def _queue_pending(self, wake_at=None):
-        """Insert the documents marked by this transaction into the queue,
-        and wake the scheduled action (at ``wake_at``; at once when None).
-        Returns the number of rows queued."""
-        pending = self.env.cr.precommit.data.pop(PENDING_KEY, None)
-        if not pending or not any(pending.values()):
-            return 0
-        queued = 0
-        for column, table in (
-            ("order_id", "sale_order"),
-            ("move_id", "account_move"),
-            ("payment_id", "account_payment"),
-        ):
-            if not pending[column]:
-                continue
+        Call it once the change is made: a flush in between (Odoo's
+        ``unlink()`` flushes after its ``ondelete`` methods) would compute
+        them as they were. What a deletion concerns is found before it
+        (``_get_concerned``) and marked after it (``_mark_concerned``)."""
+        self._mark_concerned(self._get_concerned(orders, moves, payments))
+
+    @api.model
+    def _get_concerned(self, orders=(), moves=(), payments=()):
+        """The orders and payments whose figures a change of ``orders``,
+        ``moves`` and ``payments`` concerns, as they are matched now."""
+        # sudo: a change made by whoever changes the figures of the orders
+        # and payments it concerns, whether they may read them or not; the
+        # figures are computed as superuser anyway (compute_sudo).
+        env = self.sudo().env
+        orders = env["sale.order"].browse(_saved_ids(orders))
+        payments = env["account.payment"].browse(_saved_ids(payments))
+        moves = env["account.move"].browse(_saved_ids(moves))
+        if moves:
+            moves_orders, moves_payments = self._get_documents_of_moves(moves)
+            orders |= moves_orders
+            payments |= moves_payments
+        return orders, payments
+
+    @api.model
+    def _mark_concerned(self, concerned):
+        """Mark the figures of the (orders, payments) ``concerned`` to be
+        computed in this transaction."""
+        orders, payments = concerned
+        for records, fnames in ((orders, ORDER_FIGURES), (payments, PAYMENT_FIGURES)):
+            if records:
+                for fname in fnames:
+                    self.env.add_to_compute(records._fields[fname], records)
+
+    @api.model
+    def _get_documents_of_moves(self, moves):
+        """The sales orders and payments whose figures ``moves`` count in:
+        those they invoice or are the entry of, and those of the entries
+        matched with them (an invoice's payments, the other invoices a
+        payment is matched with: its remainder is no longer one order's)."""
+        lines = moves.line_ids
+        matched = (
+            lines.matched_debit_ids.debit_move_id
+            | lines.matched_credit_ids.credit_move_id
+        ).move_id
+        concerned = moves | matched
+        return concerned.line_ids.sale_line_ids.order_id, concerned.origin_payment_id
+
+    # -------------------------------------------------------------------------
+    # FAILURES
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _note_failure(self, record, error):
+        """The figures of ``record`` failed to compute with ``error``: it
+        keeps its last figures, and is queued when the transaction commits
+        (or by the scheduled action computing it)."""
+        _logger.error(
+            "Reconciliation figures of %s could not be computed",
+            record,
+            exc_info=error,
+        )
+        precommit = self.env.cr.precommit
+        failures = precommit.data.get(FAILED_KEY)
+        if failures is None:
+            failures = precommit.data[FAILED_KEY] = {}
+            # sudo: the queue is technical; whoever changed the document
+            # queues the figures that failed.
+            precommit.add(self.sudo()._queue_failures)
+        failures[record._name, record.id] = f"{type(error).__name__}: {error}"
+
+    @api.model
+    def _pop_failures(self):
+        """{(model name, id): error} of the figures that failed in this
+        transaction since the last call."""
+        return self.env.cr.precommit.data.pop(FAILED_KEY, None) or {}
+
+    def _queue_failures(self):
+        """Queue the documents whose figures failed in this transaction,
+        unless already queued, to be tried again later."""
+        failures = self._pop_failures()
+        retry_after = fields.Datetime.now() + RETRY_DELAY
+        for (model_name, record_id), error in failures.items():
+            column = "order_id" if model_name == "sale.order" else "payment_id"
             self.env.cr.execute(
                 SQL(
                     """
-                    INSERT INTO sale_reconciliation_status_refresh (%(column)s)
-                    SELECT record.id
+                    INSERT INTO sale_reconciliation_status_refresh
+                                (%(column)s, attempts, error, retry_after)
+                    SELECT record.id, 1, %(error)s, %(retry_after)s
                       FROM %(table)s record
-                     -- a document made and undone in this transaction (a
-                     -- savepoint rolled back) is left out.
-                     WHERE record.id = ANY(%(ids)s)
+                     WHERE record.id = %(id)s
+                       AND NOT EXISTS (
+                            SELECT 1 FROM sale_reconciliation_status_refresh
+                             WHERE %(column)s = record.id)
                     """,
                     column=SQL.identifier(column),
-                    table=SQL.identifier(table),
-                    ids=sorted(pending[column]),
+                    table=SQL.identifier(self.env[model_name]._table),
+                    id=record_id,
+                    error=error,
+                    retry_after=retry_after,
                 )
             )
-            queued += self.env.cr.rowcount
-        cron = self.env.ref(REFRESH_CRON_XMLID, raise_if_not_found=False)
-        if cron:
-            cron._trigger(wake_at)
-        return queued
+        if failures:
+            cron = self.env.ref(REFRESH_CRON_XMLID, raise_if_not_found=False)
+            if cron:
+                cron._trigger(retry_after)
 
     # -------------------------------------------------------------------------
-    # REFRESH
+    # RETRIES
     # -------------------------------------------------------------------------
 
     @api.model
     def _cron_refresh(self):
-        """Refresh the queued figures, a batch per transaction: Odoo's
-        scheduled action calls again at once while some remain."""
+        """Try the queued figures again, a batch per transaction: Odoo's
+        scheduled action calls again at once while some are due."""
         done = self._refresh_queued(REFRESH_BATCH_SIZE)
         [[remaining]] = self.env.execute_query(
             SQL(
@@ -167,22 +226,19 @@ class SaleReconciliationStatusRefresh(models.Model):
 
     @api.model
     def _refresh_queued(self, limit=None):
-        """Compute the figures of up to ``limit`` queued documents (all of
-        them when None), and take them off the queue. Returns the number of
-        queue rows done.
+        """Compute the figures of up to ``limit`` due queued documents (all
+        of them when None), and take them off the queue. Returns the number
+        of queue rows done.
 
         Rows, orders and payments another transaction holds are never waited
-        for: they are left to it, or queued again for a run a minute later.
-        A document whose figures fail to compute stays queued with the error,
-        tried again later (MAX_ATTEMPTS times, then by an administrator)."""
-        # Rows queued by this transaction, not committed yet, count too.
+        for: they stay queued, for a run a minute later. A document whose
+        figures fail again stays queued with the error, one attempt more."""
         queued = self.sudo()
-        queued._queue_pending()
         queued.flush_model()
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT id, order_id, move_id, payment_id, attempts
+                SELECT id, order_id, move_id, payment_id, attempts, error
                   FROM sale_reconciliation_status_refresh
                  WHERE %s
                  ORDER BY id
@@ -195,49 +251,77 @@ class SaleReconciliationStatusRefresh(models.Model):
         )
         if not rows:
             return 0
-        order_ids = {row[1] for row in rows if row[1]}
-        move_ids = {row[2] for row in rows if row[2]}
-        payment_ids = {row[3] for row in rows if row[3]}
-        if move_ids:
-            move_ids |= queued._get_matched_move_ids(move_ids)
-            order_ids |= queued._get_order_ids_of_moves(move_ids)
-            payment_ids |= set(
-                queued.env["account.payment"]
-                .search([("move_id", "in", list(move_ids))])
-                .ids
-            )
+        Order = queued.env["sale.order"]
+        Payment = queued.env["account.payment"]
+        # What each document was queued with: its attempts and last error.
+        queued_as = {}
+        moves = queued.env["account.move"]
+        for _id, order_id, move_id, payment_id, attempts, error in rows:
+            for record in (Order.browse(order_id), Payment.browse(payment_id)):
+                if record and (attempts or 0) >= queued_as.get(record, (0,))[0]:
+                    queued_as[record] = (attempts or 0, error)
+            moves |= moves.browse(move_id)
+        if moves:
+            moves = moves.exists()
+            moves_orders, moves_payments = queued._get_documents_of_moves(moves)
+            for record in moves_orders | moves_payments:
+                queued_as.setdefault(record, (0, False))
         # Locked first: a user changing one meanwhile waits for this short
-        # transaction rather than failing it; those users hold now are done
-        # in a later run.
-        orders = queued._lock_documents("sale.order", order_ids)
-        payments = queued._lock_documents("account.payment", payment_ids)
+        # transaction rather than failing it; those users hold now are left
+        # queued for a later run.
+        orders = queued._lock_documents(
+            "sale.order", {r.id for r in queued_as if r._name == "sale.order"}
+        )
+        payments = queued._lock_documents(
+            "account.payment",
+            {r.id for r in queued_as if r._name == "account.payment"},
+        )
         # The figures read what the database says, not what this
         # transaction's cache kept of documents changed since (in the
         # transaction that changed them: a period closing).
         self.env.invalidate_all(flush=True)
-        failed = queued._recompute_each(orders, list(ORDER_FIGURES))
-        failed.update(queued._recompute_each(payments, list(PAYMENT_FIGURES)))
+        earlier_failures = queued._pop_failures()
+        queued._recompute(orders, list(ORDER_FIGURES))
+        queued._recompute(payments, list(PAYMENT_FIGURES))
+        failed = queued._pop_failures()
+        if earlier_failures:
+            queued.env.cr.precommit.data[FAILED_KEY] = earlier_failures
         self.env.execute_query(
             SQL(
                 "DELETE FROM sale_reconciliation_status_refresh WHERE id = ANY(%s)",
                 [row[0] for row in rows],
             )
         )
-        if failed:
-            queued._keep_failed(failed, rows)
-        held_orders = order_ids - set(orders.ids)
-        held_payments = payment_ids - set(payments.ids)
-        requeued = 0
-        if held_orders or held_payments:
-            # Those that still exist: in a minute, once their users are done.
-            queued._mark(
-                orders=queued.env["sale.order"].browse(held_orders),
-                payments=queued.env["account.payment"].browse(held_payments),
+        now = fields.Datetime.now()
+        vals_list = []
+        for record, (attempts, error) in queued_as.items():
+            if record in (orders if record._name == "sale.order" else payments):
+                key = (record._name, record.id)
+                if key not in failed:
+                    continue
+                attempts += 1
+                error = failed[key]
+                retry_after = now + RETRY_DELAY * attempts
+            elif not record.exists():
+                continue
+            else:
+                # Held by another transaction: once it is done.
+                retry_after = now + HELD_DELAY
+            column = "order_id" if record._name == "sale.order" else "payment_id"
+            vals_list.append(
+                {
+                    column: record.id,
+                    "attempts": attempts,
+                    "error": error,
+                    "retry_after": retry_after,
+                }
             )
-            requeued = queued._queue_pending(
-                wake_at=fields.Datetime.now() + timedelta(minutes=1)
-            )
-        return max(len(rows) - requeued, 0)
+        if vals_list:
+            queued.create(vals_list)
+            cron = self.env.ref(REFRESH_CRON_XMLID, raise_if_not_found=False)
+            if cron:
+                cron._trigger(min(vals["retry_after"] for vals in vals_list))
+        return len(rows)
 
     def _lock_documents(self, model_name, ids):
         """The records of ``ids`` that still exist, locked for this
@@ -254,56 +338,6 @@ class SaleReconciliationStatusRefresh(models.Model):
             )
         )
         return model.browse([row[0] for row in rows])
-
-    def _recompute_each(self, records, fnames):
-        """Recompute ``records`` together; should that fail, one by one, so
-        that a document whose figures cannot be computed does not hold back
-        the others. Returns {record: error} of those that failed."""
-        try:
-            with self.env.cr.savepoint():
-                self._recompute(records, fnames)
-            return {}
-        except psycopg2.OperationalError:
-            raise
-        except Exception:  # noqa: BLE001 - retried one by one below
-            _logger.info("Reconciliation figures: computing one by one")
-        failed = {}
-        for record in records:
-            try:
-                with self.env.cr.savepoint():
-                    self._recompute(record, fnames)
-            except psycopg2.OperationalError:
-                raise
-            except Exception as error:  # noqa: BLE001 - kept with the document
-                _logger.exception(
-                    "Reconciliation figures of %s could not be computed", record
-                )
-                failed[record] = f"{type(error).__name__}: {error}"
-        return failed
-
-    def _keep_failed(self, failed, rows):
-        """Queue again the documents whose figures failed, with the error,
-        one attempt more than the rows they came from, to be tried again
-        later: never dropped."""
-        attempts = {}
-        for _row_id, order_id, _move_id, payment_id, row_attempts in rows:
-            for key in (("sale.order", order_id), ("account.payment", payment_id)):
-                if key[1]:
-                    attempts[key] = max(attempts.get(key, 0), row_attempts or 0)
-        now = fields.Datetime.now()
-        vals_list = []
-        for record, error in failed.items():
-            tried = attempts.get((record._name, record.id), 0) + 1
-            column = "order_id" if record._name == "sale.order" else "payment_id"
-            vals_list.append(
-                {
-                    column: record.id,
-                    "attempts": tried,
-                    "error": error,
-                    "retry_after": now + RETRY_DELAY * tried,
-                }
-            )
-        self.create(vals_list)
 
     def action_retry(self):
         """Try these failed documents again at once (administrators)."""
@@ -324,7 +358,7 @@ class SaleReconciliationStatusRefresh(models.Model):
         """Give the new ``records`` the figures ``values`` (those of a
         document with nothing to reconcile), without computing anything:
         without dependencies, Odoo would leave them empty. Those that have
-        something to reconcile are queued by their creation."""
+        something to reconcile are marked by their creation."""
         fields_ = [records._fields[fname] for fname in values]
         with self.env.protecting(fields_, records):
             records.update(values)
@@ -337,51 +371,8 @@ class SaleReconciliationStatusRefresh(models.Model):
         records.flush_recordset(fnames)
         records.invalidate_recordset()
 
-    def _get_matched_move_ids(self, move_ids):
-        """Journal entries matched with ``move_ids``: an invoice's payments,
-        and the other invoices a payment is matched with (its remainder is
-        then no longer the first order's)."""
-        self.env["account.partial.reconcile"].flush_model(
-            ["debit_move_id", "credit_move_id"]
-        )
-        self.env["account.move.line"].flush_model(["move_id"])
-        rows = self.env.execute_query(
-            SQL(
-                """
-                SELECT credit.move_id
-                  FROM account_move_line debit
-                  JOIN account_partial_reconcile partial
-                    ON partial.debit_move_id = debit.id
-                  JOIN account_move_line credit ON credit.id = partial.credit_move_id
-                 WHERE debit.move_id = ANY(%(move_ids)s)
-                 UNION
-                SELECT debit.move_id
-                  FROM account_move_line credit
-                  JOIN account_partial_reconcile partial
-                    ON partial.credit_move_id = credit.id
-                  JOIN account_move_line debit ON debit.id = partial.debit_move_id
-                 WHERE credit.move_id = ANY(%(move_ids)s)
-                """,
-                move_ids=sorted(move_ids),
-            )
-        )
-        return {row[0] for row in rows}
 
-    def _get_order_ids_of_moves(self, move_ids):
-        """Sales orders invoiced (or refunded) by ``move_ids``."""
-        self.env["account.move.line"].flush_model(["move_id", "sale_line_ids"])
-        rows = self.env.execute_query(
-            SQL(
-                """
-                SELECT DISTINCT order_line.order_id
-                  FROM account_move_line line
-                  JOIN sale_order_line_invoice_rel rel
-                    ON rel.invoice_line_id = line.id
-                  JOIN sale_order_line order_line
-                    ON order_line.id = rel.order_line_id
-                 WHERE line.move_id = ANY(%s)
-                """,
-                sorted(move_ids),
-            )
-        )
-        return {row[0] for row in rows}
+def _saved_ids(records):
+    """Ids of the saved records among ``records`` (not those of a form being
+    edited)."""
+    return [record.id for record in records if record.id]

@@ -30,4 +30,5 @@ from . import test_followup_netting
 from . import test_followup_concurrency
 from . import test_statement_outdated
 from . import test_statement_concurrency
+from . import test_statement_closed_months
 from . import test_run_engine

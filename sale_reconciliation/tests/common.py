@@ -46,14 +46,9 @@ class SaleReconciliationCommon(AccountTestInvoicingCommon):
     # Assertions
     # -------------------------------------------------------------------------
 
-    def refresh_reconciliation_figures(self):
-        """What the scheduled action woken at each commit does: compute the
-        reconciliation figures of the orders and payments whose documents
-        changed."""
-        self.env["sale.reconciliation.status.refresh"]._refresh_queued()
-
     def assertOrderFigures(self, order, state, invoiced, paid, due):
-        self.refresh_reconciliation_figures()
+        # Read as they are in this transaction: no scheduled action, flush or
+        # refresh first.
         self.assertRecordValues(
             order,
             [
@@ -67,7 +62,6 @@ class SaleReconciliationCommon(AccountTestInvoicingCommon):
         )
 
     def assertPaymentFigures(self, payment, state, unallocated):
-        self.refresh_reconciliation_figures()
         self.assertRecordValues(
             payment,
             [

@@ -65,7 +65,6 @@ class TestPaymentMatching(StatementCommon):
             self.proposals(wizard), [("reference", payment.move_id, second, 250.0)]
         )
         wizard.action_apply()
-        self.refresh_reconciliation_figures()
         self.assertEqual(second.reconciliation_state, "reconciled")
         self.assertEqual(first.payment_state, "not_paid")
 
@@ -163,7 +162,6 @@ class TestPaymentMatching(StatementCommon):
             self.proposals(wizard), [("fifo", payment.move_id, older | newer, 250.0)]
         )
         wizard.action_apply()
-        self.refresh_reconciliation_figures()
         self.assertEqual(older.reconciliation_state, "reconciled")
         self.assertEqual(newer.payment_state, "partial")
         self.assertEqual(newer.amount_residual, 50.0)
@@ -219,7 +217,6 @@ class TestPaymentMatching(StatementCommon):
         )
         self.assertEqual(wizard.line_ids.currency_id, eur)
         wizard.action_apply()
-        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "reconciled")
         self.assertEqual(invoice.amount_residual, 0.0)
 
@@ -267,7 +264,6 @@ class TestPaymentMatching(StatementCommon):
         self.assertEqual(action["tag"], "display_notification")
         self.assertEqual(wizard.line_ids.mapped("state"), ["matched", "matched"])
         for invoice in invoice_1 | invoice_2:
-            self.refresh_reconciliation_figures()
             self.assertEqual(invoice.reconciliation_state, "reconciled")
             self.assertEqual(invoice.amount_residual, 0.0)
         self.assertEqual(payment_1.reconciliation_state, "matched")
@@ -300,7 +296,6 @@ class TestPaymentMatching(StatementCommon):
         self.assertEqual(result[paid][0], "refused")
         self.assertIn("already reconciled", result[paid][1])
 
-        self.refresh_reconciliation_figures()
         self.assertEqual(kept.reconciliation_state, "reconciled")
         self.assertEqual(payments[2].reconciliation_state, "matched")
         self.assertEqual(drafted.state, "draft")
@@ -310,7 +305,6 @@ class TestPaymentMatching(StatementCommon):
         self.assertEqual(paid.amount_residual, 0.0)
         with self.assertRaises(UserError):
             wizard.action_apply()
-        self.refresh_reconciliation_figures()
         self.assertEqual(payments[0].reconciliation_state, "unmatched")
 
     def test_unticked_proposals_are_not_matched(self):
@@ -325,7 +319,6 @@ class TestPaymentMatching(StatementCommon):
         ).selected = False
         wizard.action_apply()
         self.assertEqual(first.payment_state, "not_paid")
-        self.refresh_reconciliation_figures()
         self.assertEqual(second.reconciliation_state, "reconciled")
         wizard.line_ids.selected = False
         with self.assertRaises(UserError):
@@ -334,10 +327,8 @@ class TestPaymentMatching(StatementCommon):
     def test_apply_unmatch_and_run_again(self):
         invoice = self.invoice_at(self.days_ago(10), 300.0)
         payment = self.payment(300.0)
-        self.refresh_reconciliation_figures()
         self.assertEqual(payment.reconciliation_state, "unmatched")
         self.preview("amount").action_apply()
-        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "reconciled")
         self.assertEqual(payment.reconciliation_state, "matched")
         self.assertFalse(self.preview("reference,amount,combination,fifo").line_ids)
@@ -345,7 +336,6 @@ class TestPaymentMatching(StatementCommon):
         invoice.line_ids.filtered(
             lambda line: line.account_id.account_type == "asset_receivable"
         ).remove_move_reconcile()
-        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "open")
         self.assertEqual(payment.reconciliation_state, "unmatched")
         self.assertEqual(len(self.preview("amount").line_ids), 1, "matched again")
@@ -374,7 +364,6 @@ class TestPaymentMatching(StatementCommon):
         self.payment(100.0, memo=named.name)
         self.payment(150.0)  # would need FIFO: left alone
         self.env["sale.reconciliation.match"]._cron_match()
-        self.refresh_reconciliation_figures()
         self.assertEqual(named.reconciliation_state, "reconciled")
         self.assertEqual(fifo_only.payment_state, "not_paid")
 
@@ -426,7 +415,6 @@ class TestPaymentMatching(StatementCommon):
         logger = "odoo.addons.sale_reconciliation.wizards.sale_reconciliation_match"
         with self.assertLogs(logger, level="WARNING") as logs:
             self.env["sale.reconciliation.match"]._cron_match()
-        self.refresh_reconciliation_figures()
         self.assertEqual(local.reconciliation_state, "reconciled")
         self.assertEqual(invoice_2.payment_state, "paid")
         self.assertEqual(foreign.payment_state, "not_paid")
@@ -473,7 +461,6 @@ class TestPaymentMatching(StatementCommon):
         ):
             self.env["sale.reconciliation.match"]._cron_match()
         self.assertEqual(local.payment_state, "not_paid", "rolled back")
-        self.refresh_reconciliation_figures()
         self.assertEqual(local_payment.reconciliation_state, "unmatched")
         self.assertEqual(invoice_2.payment_state, "paid")
         self.assertEqual(payment_2.reconciliation_state, "matched")

@@ -236,7 +236,6 @@ class TestReceivablesAging(StatementCommon):
 
     def test_sales_and_invoice_analysis_by_reconciliation_status(self):
         order = self.create_order([(self.product_ordered, 2)])
-        self.refresh_reconciliation_figures()
         self.env.flush_all()
         groups = self.env["sale.report"]._read_group(
             [("order_reference", "=", f"sale.order,{order.id}")],

@@ -154,7 +154,6 @@ class TestReceivablesKpi(StatementCommon):
 
         self.invoice(mismatch, edit=lower_price)
         self.create_order([(self.product_ordered, 3)])  # open
-        self.refresh_reconciliation_figures()
         self.assertEqual(
             (reconciled | mismatch).mapped("reconciliation_state"),
             ["reconciled", "mismatch"],

@@ -1,13 +1,11 @@
-from odoo.tests import tagged
+from odoo import Command
+from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
 from odoo.addons.sale_reconciliation.hooks import (
     PRESET_COLUMNS,
     post_init_hook,
     pre_init_hook,
-)
-from odoo.addons.sale_reconciliation.models.sale_reconciliation_status_refresh import (  # noqa: E501
-    REFRESH_CRON_XMLID,
 )
 
 from .common import SaleReconciliationCommon
@@ -19,7 +17,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         order = self.create_order([(self.product_delivered, 5)], confirm=False)
         self.assertOrderFigures(order, "none", 0.0, 0.0, 0.0)
         order.action_quotation_sent()
-        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "none")
 
         order.action_confirm()
@@ -27,7 +24,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         self.assertFalse(order.reconciliation_mismatch_reasons)
 
         order._action_cancel()
-        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "none")
 
     def test_delivered_invoiced_paid_is_reconciled(self):
@@ -35,7 +31,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
             [(self.product_delivered, 5), (self.product_ordered, 2)]
         )
         self.deliver(order, [5, 2])
-        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "open")
 
         invoice = self.invoice(order)
@@ -55,7 +50,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         invoice = self.invoice(order)
 
         payment = self.pay(invoice, amount=250.0)
-        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "partial")
         self.assertEqual(payment.reconciliation_state, "matched")
         self.assertOrderFigures(order, "open", 600.0, 250.0, 350.0)
@@ -69,7 +63,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         self.assertOrderFigures(order, "open", 200.0, 200.0, 0.0)
 
         self.deliver(order, [4])
-        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "reconciled")
 
     def test_mismatch_invoiced_more_than_delivered(self):
@@ -80,7 +73,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
             invoice.invoice_line_ids.quantity = 5
 
         self.invoice(order, edit=invoice_five)
-        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "mismatch")
         self.assertIn("invoiced 5", order.reconciliation_mismatch_reasons)
         self.assertIn("only 3", order.reconciliation_mismatch_reasons)
@@ -96,7 +88,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
             invoice.invoice_line_ids.price_unit = 45.0
 
         invoice = self.invoice(order, edit=lower_price)
-        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "mismatch")
         reasons = order.reconciliation_mismatch_reasons
         self.assertIn("unit price", reasons)
@@ -112,7 +103,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
             invoice.invoice_line_ids.price_unit = 50.004
 
         self.invoice(order, edit=nudge_price)
-        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "open")
 
     def test_mismatch_discount(self):
@@ -123,7 +113,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
             invoice.invoice_line_ids.discount = 0.0
 
         self.invoice(order, edit=drop_discount)
-        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "mismatch")
         self.assertIn("discount", order.reconciliation_mismatch_reasons)
 
@@ -133,7 +122,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         invoice = self.invoice(order)
 
         payment = self.pay(invoice, amount=150.0)
-        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "reconciled")
         self.assertPaymentFigures(payment, "partial", 50.0)
         self.assertOrderFigures(order, "mismatch", 100.0, 150.0, -50.0)
@@ -144,7 +132,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         other = self.create_order([(self.product_ordered, 1)])
         other_invoice = self.invoice(other)
         self.reconcile(other_invoice, payment)
-        self.refresh_reconciliation_figures()
         self.assertEqual(payment.reconciliation_state, "matched")
         self.assertOrderFigures(order, "reconciled", 100.0, 100.0, 0.0)
         self.assertOrderFigures(other, "open", 50.0, 50.0, 0.0)
@@ -214,7 +201,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
             invoice.invoice_line_ids.quantity = 6
 
         invoice = self.invoice(order, edit=invoice_six)
-        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "mismatch")
 
         def one_unit(credit_note):
@@ -222,7 +208,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
 
         # Odoo matches the credit note with the invoice it reverses.
         credit_note = self.refund(invoice, edit=one_unit)
-        self.refresh_reconciliation_figures()
         self.assertEqual(credit_note.reconciliation_state, "reconciled")
         self.assertOrderFigures(order, "open", 500.0, 0.0, 500.0)
         self.assertEqual(invoice.reconciliation_state, "partial")
@@ -238,7 +223,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         payment = self.pay(invoices, group_payment=True)
         self.assertEqual(len(payment), 1)
         self.assertEqual(payment.amount, 300.0)
-        self.refresh_reconciliation_figures()
         self.assertEqual(invoices.mapped("reconciliation_state"), ["reconciled"] * 2)
         self.assertEqual(payment.reconciliation_state, "matched")
         self.assertOrderFigures(order_1, "reconciled", 100.0, 100.0, 0.0)
@@ -250,14 +234,12 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         order = self.create_order([(self.product_ordered, 2)])
         invoice = self.invoice(order)
         self.reconcile(invoice, payment)
-        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "reconciled")
         self.assertPaymentFigures(payment, "partial", 200.0)
 
     def test_draft_and_vendor_documents_have_nothing_to_reconcile(self):
         payment = self.receive_payment(10.0)
         payment.action_draft()
-        self.refresh_reconciliation_figures()
         self.assertEqual(payment.reconciliation_state, "none")
         bill = self.init_invoice(
             "in_invoice", partner=self.customer, amounts=[100.0], post=True
@@ -274,10 +256,8 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         self.assertOrderFigures(order, "open", 100.0, 0.0, 100.0)
 
         invoice.button_draft()
-        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "none")
         invoice.button_cancel()
-        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "none")
         self.assertOrderFigures(order, "open", 0.0, 0.0, 0.0)
 
@@ -286,51 +266,41 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         invoice = self.invoice(order)
         credit_note = invoice._reverse_moves(cancel=True)
         self.assertEqual(invoice.payment_state, "reversed")
-        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "reconciled")
         self.assertEqual(credit_note.reconciliation_state, "reconciled")
         self.assertOrderFigures(order, "open", 0.0, 0.0, 0.0)
 
-    def test_figures_follow_after_commit_not_inside_odoos_flows(self):
-        """Posting an invoice and registering its payment compute no order
-        or payment figures in Odoo's transaction: the commit queues them and
-        wakes the scheduled action, which computes them."""
-        Refresh = self.env["sale.reconciliation.status.refresh"]
-        cron = self.env.ref(REFRESH_CRON_XMLID)
-        order = self.create_order([(self.product_ordered, 2)])
-        self.deliver(order, [2])
-        self.refresh_reconciliation_figures()
-        self.assertFalse(Refresh.search([]))
-        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
-
-        invoice = self.invoice(order)
-        payment = self.pay(invoice)
-        self.env.flush_all()
-        self.assertRecordValues(
-            order,
-            [{"reconciliation_state": "open", "reconciliation_amount_invoiced": 0.0}],
+    def test_figures_read_right_after_each_flow_in_the_same_transaction(self):
+        """What another module, a server action or an XML-RPC script reads
+        right after each of Odoo's flows, in the same transaction, for a
+        batch of orders: the figures those flows made, with no scheduled
+        action, flush or commit in between."""
+        Queue = self.env["sale.reconciliation.status.refresh"]
+        orders = self.create_order(
+            [(self.product_ordered, 2)], confirm=False
+        ) | self.create_order([(self.product_ordered, 4)], confirm=False)
+        orders.action_confirm()
+        self.assertEqual(orders.mapped("reconciliation_state"), ["open", "open"])
+        for order, quantity in zip(orders, (2, 4), strict=True):
+            order.order_line.qty_delivered = quantity
+        invoices = orders._create_invoices(grouped=True)
+        self.assertEqual(orders.mapped("reconciliation_state"), ["open", "open"])
+        invoices.action_post()
+        self.assertEqual(
+            orders.mapped("reconciliation_amount_invoiced"), [100.0, 200.0]
         )
-        self.assertEqual(payment.reconciliation_state, "none")
-
-        # What the commit runs: the queue is filled, the action woken.
-        self.env.cr.precommit.run()
-        queued = Refresh.search([])
-        # The invoice and the payment; the order is found through them.
-        self.assertIn(invoice, queued.move_id)
-        self.assertIn(payment, queued.payment_id)
-        self.assertGreater(
-            self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]),
-            triggers,
+        self.assertEqual(orders.mapped("reconciliation_amount_due"), [100.0, 200.0])
+        first, second = orders
+        first_invoice = invoices.filtered(
+            lambda move: first in move.line_ids.sale_line_ids.order_id
         )
-        cron.method_direct_trigger()
-        self.env.invalidate_all()
-        self.assertFalse(Refresh.search([]))
+        second_invoice = invoices - first_invoice
+        payment = self.pay(first_invoice)
         self.assertRecordValues(
-            order,
+            first,
             [
                 {
                     "reconciliation_state": "reconciled",
-                    "reconciliation_amount_invoiced": 100.0,
                     "reconciliation_amount_paid": 100.0,
                     "reconciliation_amount_due": 0.0,
                 }
@@ -344,6 +314,95 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
                     "reconciliation_amount_unallocated": 0.0,
                 }
             ],
+        )
+        # A payment entered on account, then reconciled by hand.
+        on_account = self.env["account.payment"].create(
+            {
+                "payment_type": "inbound",
+                "partner_type": "customer",
+                "partner_id": self.customer.id,
+                "amount": 200.0,
+            }
+        )
+        on_account.action_post()
+        self.assertEqual(on_account.reconciliation_state, "unmatched")
+        receivable = (on_account.move_id | second_invoice).line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+        receivable.reconcile()
+        self.assertEqual(second.reconciliation_state, "reconciled")
+        self.assertEqual(on_account.reconciliation_state, "matched")
+        # Unreconciled: both back at once.
+        receivable.remove_move_reconcile()
+        self.assertOrderFigures(second, "open", 200.0, 0.0, 200.0)
+        self.assertPaymentFigures(on_account, "unmatched", 200.0)
+        # A credit note, then the invoice reset to draft and cancelled.
+        credit_note = first_invoice._reverse_moves()
+        credit_note.action_post()
+        self.assertEqual(first.reconciliation_amount_invoiced, 0.0)
+        self.assertEqual(first.reconciliation_state, "mismatch")
+        second_invoice.button_draft()
+        self.assertOrderFigures(second, "open", 0.0, 0.0, 0.0)
+        second_invoice.button_cancel()
+        self.assertOrderFigures(second, "open", 0.0, 0.0, 0.0)
+        # The order cancelled: nothing to reconcile any more.
+        second._action_cancel()
+        self.assertOrderFigures(second, "none", 0.0, 0.0, 0.0)
+        # Nothing was left for a scheduled action to do.
+        self.env.cr.precommit.run()
+        self.assertFalse(Queue.search([]))
+
+    def test_automated_action_on_the_status_runs_in_the_transaction(self):
+        """An automated action on the reconciliation status fires in the
+        transaction of the flow that changed it, as the user who ran it."""
+        self.env["base.automation"].create(
+            {
+                "name": "Reconciled orders are tagged",
+                "model_id": self.env.ref("sale.model_sale_order").id,
+                "trigger": "on_create_or_write",
+                "trigger_field_ids": [
+                    Command.set(
+                        self.env["ir.model.fields"]
+                        ._get("sale.order", "reconciliation_state")
+                        .ids
+                    )
+                ],
+                "filter_domain": "[('reconciliation_state', '=', 'reconciled')]",
+                "action_server_ids": [
+                    Command.create(
+                        {
+                            "name": "Note who reconciled",
+                            "model_id": self.env.ref("sale.model_sale_order").id,
+                            "state": "code",
+                            "code": "record.message_post("
+                            "body='Reconciled by %s' % env.user.login)",
+                        }
+                    )
+                ],
+            }
+        )
+        accountant = new_test_user(
+            self.env,
+            login="automation_accountant",
+            groups="account.group_account_invoice,sales_team.group_sale_salesman_all_leads",
+        )
+        order = self.create_order([(self.product_ordered, 2)])
+        self.deliver(order, [2])
+        invoice = self.invoice(order)
+        self.assertNotIn("Reconciled by", " ".join(order.message_ids.mapped("body")))
+        wizard = (
+            self.env["account.payment.register"]
+            .with_user(accountant)
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({})
+        )
+        wizard._create_payments()
+        # Read by the accountant, as the form reloaded after the button
+        # does: the action ran as them, in this transaction.
+        self.assertEqual(order.with_user(accountant).reconciliation_state, "reconciled")
+        self.assertIn(
+            "Reconciled by automation_accountant",
+            " ".join(order.message_ids.mapped("body")),
         )
 
     def test_product_invoiced_on_delivery_now_changes_its_orders(self):
@@ -360,13 +419,11 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         self.deliver(order, [2])
         invoice = self.invoice(order)
         payment = self.pay(invoice)
-        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "reconciled")
 
         invoice.line_ids.filtered(
             lambda line: line.account_id.account_type == "asset_receivable"
         ).remove_move_reconcile()
-        self.refresh_reconciliation_figures()
         self.assertEqual(invoice.reconciliation_state, "open")
         self.assertPaymentFigures(payment, "unmatched", 100.0)
         self.assertOrderFigures(order, "open", 100.0, 0.0, 100.0)
@@ -381,7 +438,6 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         )
         SaleOrder = self.env["sale.order"]
         domain = [("partner_id", "=", self.customer.id)]
-        self.refresh_reconciliation_figures()
         self.assertEqual(
             SaleOrder.search(domain + [("reconciliation_state", "=", "mismatch")]),
             mismatch_order,
@@ -410,7 +466,6 @@ class TestMultiCompanyReconciliationStatus(SaleReconciliationCommon):
         other_order = self.create_order(
             [(self.product_ordered, 3)], company=self.company_2
         )
-        self.refresh_reconciliation_figures()
         self.assertEqual(other_payment.reconciliation_state, "unmatched")
         self.assertEqual(invoice.reconciliation_state, "open")
         self.assertRecordValues(
@@ -460,7 +515,6 @@ class TestInstallHooks(SaleReconciliationCommon):
         post_init_hook(self.env)
         self.env.invalidate_all()
 
-        self.refresh_reconciliation_figures()
         self.assertEqual(paid_invoice.reconciliation_state, "partial")
         self.assertPaymentFigures(payment, "matched", 0.0)
         self.assertPaymentFigures(open_payment, "unmatched", 40.0)

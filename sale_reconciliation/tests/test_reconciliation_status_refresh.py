@@ -41,12 +41,10 @@ class TestReconciliationStatusRefresh(SaleReconciliationCommon):
         credit_note.unlink()
         self.assertOrderFigures(order, "reconciled", 100.0, 100.0, 0.0)
 
-    def test_a_document_that_cannot_be_computed_holds_back_no_other(self):
+    def test_a_document_that_cannot_be_computed_is_kept_and_retried(self):
         failing = self.create_order([(self.product_ordered, 1)])
         other = self.create_order([(self.product_ordered, 2)])
-        self.refresh_reconciliation_figures()
-        self.deliver(failing, [1])
-        self.deliver(other, [2])
+        self.assertOrderFigures(failing, "open", 0.0, 0.0, 0.0)
         SaleOrder = type(self.env["sale.order"])
         analysis = SaleOrder._get_reconciliation_analysis
 
@@ -55,16 +53,21 @@ class TestReconciliationStatusRefresh(SaleReconciliationCommon):
                 raise UserError(order.env._("corrupt order"))
             return analysis(order)
 
+        Queue = self.env["sale.reconciliation.status.refresh"]
         with (
             patch.object(SaleOrder, "_get_reconciliation_analysis", refuse_one),
             self.assertLogs(LOGGER, level="ERROR") as logs,
         ):
-            self.refresh_reconciliation_figures()
+            # Odoo's flow goes through; the failing order keeps its figures,
+            # the other gets its own.
+            invoices = (failing | other)._create_invoices(grouped=True)
+            invoices.action_post()
+            self.assertOrderFigures(other, "open", 100.0, 0.0, 100.0)
+            self.assertOrderFigures(failing, "open", 0.0, 0.0, 0.0)
+            self.assertEqual(invoices.mapped("state"), ["posted", "posted"])
+            # What the commit runs: the failing order is queued, not dropped.
+            self.env.cr.precommit.run()
         self.assertIn(str(failing), "\n".join(logs.output))
-        self.assertOrderFigures(other, "open", 0.0, 0.0, 0.0)
-        self.assertEqual(failing.reconciliation_state, "open")
-        # Not dropped: kept with its error, tried again later.
-        Queue = self.env["sale.reconciliation.status.refresh"]
         kept = Queue.search([])
         self.assertRecordValues(
             kept, [{"order_id": failing.id, "attempts": 1, "payment_id": False}]
@@ -86,6 +89,7 @@ class TestReconciliationStatusRefresh(SaleReconciliationCommon):
                 Queue._refresh_queued()
         kept = Queue.search([])
         self.assertRecordValues(kept, [{"order_id": failing.id, "attempts": 5}])
+        self.assertOrderFigures(failing, "open", 0.0, 0.0, 0.0)
         # The administrator retries once the cause is fixed: computed.
         admin = new_test_user(
             self.env, login="refresh_admin", groups="base.group_system"
@@ -95,21 +99,16 @@ class TestReconciliationStatusRefresh(SaleReconciliationCommon):
         )
         with self.assertRaises(AccessError):
             kept.with_user(manager).action_retry()
-        # (its stored status, wrong meanwhile, shows it is computed again)
-        self.env.cr.execute(
-            "UPDATE sale_order SET reconciliation_state = 'none' WHERE id = %s",
-            [failing.id],
-        )
-        failing.invalidate_recordset()
         kept.with_user(admin).action_retry()
         Queue._refresh_queued()
         self.assertFalse(Queue.search([]))
-        self.assertEqual(failing.reconciliation_state, "open")
+        self.assertOrderFigures(failing, "open", 50.0, 0.0, 50.0)
 
     def test_order_held_by_a_user_is_done_in_a_later_run(self):
-        """Two real transactions: a user holds an order (editing it) while
-        the scheduled action runs. The action neither waits for it nor
-        fails: the order is queued again for a later run, done then."""
+        """Two real transactions: a user holds an order whose figures failed
+        (editing it) while the scheduled action retries it. The action
+        neither waits for it nor fails: the order stays queued for a later
+        run, done then."""
         registry = self.registry
 
         def admin_env(cr):
@@ -131,6 +130,17 @@ class TestReconciliationStatusRefresh(SaleReconciliationCommon):
             )
             order.action_confirm()
             order_id, partner_id, product_id = order.id, partner.id, product.id
+            # Its figures failed to compute: queued, to be tried again.
+            env.flush_all()
+            cr.execute(
+                "INSERT INTO sale_reconciliation_status_refresh"
+                " (order_id, attempts, error) VALUES (%s, 1, 'failed')",
+                [order_id],
+            )
+            cr.execute(
+                "UPDATE sale_order SET reconciliation_state = 'none'" " WHERE id = %s",
+                [order_id],
+            )
         try:
             with registry.cursor() as user_cr, registry.cursor() as cron_cr:
                 user_cr.execute(
@@ -141,10 +151,9 @@ class TestReconciliationStatusRefresh(SaleReconciliationCommon):
                 cron_cr.execute("SET LOCAL lock_timeout = '5s'")
                 Refresh = cron_env["sale.reconciliation.status.refresh"]
                 Refresh._refresh_queued()
-                self.assertEqual(
-                    Refresh.search([("order_id", "=", order_id)]).order_id.ids,
-                    [order_id],
-                    "queued again",
+                self.assertRecordValues(
+                    Refresh.search([("order_id", "=", order_id)]),
+                    [{"order_id": order_id, "attempts": 1, "error": "failed"}],
                 )
                 self.assertEqual(
                     cron_env["sale.order"].browse(order_id).reconciliation_state,
@@ -182,7 +191,10 @@ class TestReconciliationStatusRefresh(SaleReconciliationCommon):
                 user_cr.rollback()
             with registry.cursor() as cr:
                 env = admin_env(cr)
-                env["sale.reconciliation.status.refresh"]._refresh_queued()
+                queue = env["sale.reconciliation.status.refresh"]
+                queue.search([]).write({"retry_after": False})
+                queue._refresh_queued()
+                self.assertFalse(queue.search([("order_id", "=", order_id)]))
                 self.assertEqual(
                     env["sale.order"].browse(order_id).reconciliation_state, "open"
                 )

@@ -225,5 +225,4 @@ class TestClosedPeriodOrderControls(StatementCommon):
         self.assertEqual(order.state, "sale")
         self.assertEqual(order.amount_total, 400.0)
         self.assertEqual(order.date_order, JANUARY_DAY)
-        self.refresh_reconciliation_figures()
         self.assertEqual(order.reconciliation_state, "open")
