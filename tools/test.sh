@@ -17,9 +17,10 @@ trap cleanup EXIT
 
 write_odoo_config "$work/odoo.cfg" "$db" "$work/data"
 
-# sale_reconciliation_queue brings queue_job (from requirements-test.txt),
-# base_automation the automated actions some tests set on the figures:
-# the glue add-on and its tests run in the same database as the module's.
+# sale_reconciliation_queue brings queue_job (from requirements-test.txt):
+# the glue add-on and its tests run in the same database as the module's;
+# base_automation (Odoo's automated actions) too, for the tests of those
+# set on the reconciliation status.
 echo "==> installing sale_reconciliation and sale_reconciliation_queue on the fresh database $db"
 if ! odoo -c "$work/odoo.cfg" -d "$db" -i sale_reconciliation,sale_reconciliation_queue,base_automation --without-demo=all \
         --stop-after-init --no-http --log-level=warn >"$work/install.log" 2>&1; then
