@@ -709,16 +709,23 @@ class SaleReconciliationStatement(models.Model):
 
     def _get_closed_periods(self):
         """{statement: the closed sales period it falls in}, for those of
-        these statements that fall in one."""
+        these statements that fall in one.
+
+        A statement falls in the period of its last day, the day of its
+        closing balance: a quarter's statement belongs to the quarter's last
+        month. Its earlier months may be closed already (closed month by
+        month, as usual): the statement reads their entries all the same,
+        and the statements those months had stay as closing froze them (and
+        in its way: a customer's statements never overlap, see
+        ``_check_overlap``).
+        """
         if not self:
             return {}
         closed_period = self.env["sale.reconciliation.period"]._find_closed_periods(
-            self.company_id, min(self.mapped("date_from")), max(self.mapped("date_to"))
+            self.company_id, min(self.mapped("date_to")), max(self.mapped("date_to"))
         )
         periods = {
-            statement: closed_period(
-                statement.company_id, statement.date_from, statement.date_to
-            )
+            statement: closed_period(statement.company_id, statement.date_to)
             for statement in self
         }
         return {statement: period for statement, period in periods.items() if period}
@@ -729,7 +736,9 @@ class SaleReconciliationStatement(models.Model):
 
     def _check_period_open(self):
         """Closing a sales period freezes the scope and the lines of its
-        statements: refuse to make, move or read again a statement there."""
+        statements: refuse to make, move or read again a statement there.
+        A statement ending in an open period may start in closed ones (see
+        ``_get_closed_periods``)."""
         for statement, period in self._get_closed_periods().items():
             raise UserError(
                 _(
