@@ -2,9 +2,11 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools.sql import create_index
 
-from .reconciliation_access import MANAGER_GROUP, with_context_defaults
-
-CREDIT_MANAGER_GROUP = "sale_reconciliation.group_credit_manager"
+from .reconciliation_access import (
+    CREDIT_MANAGER_GROUP,
+    MANAGER_GROUP,
+    with_context_defaults,
+)
 
 # payment_state -> reconciliation_state, for posted customer invoices and
 # credit notes. "blocked" invoices are still owed; legacy ones predate
