@@ -50,6 +50,7 @@
         "views/res_partner_views.xml",
         "views/sale_reconciliation_credit_approval_views.xml",
         "views/sale_reconciliation_credit_profile_views.xml",
+        "views/sale_reconciliation_credit_refresh_run_views.xml",
         "views/sale_reconciliation_statement_views.xml",
         "views/sale_reconciliation_statement_run_views.xml",
         "views/sale_reconciliation_period_views.xml",

@@ -111,8 +111,9 @@ def post_init_hook(env):
         ],
         ["reconciliation_state", "reconciliation_amount_unallocated"],
     )
-    # sudo: install hook - every company's customers get their credit figures.
-    env["sale.reconciliation.credit.profile"].sudo()._cron_refresh()
+    # Every company's customers get their credit figures (_refresh_all reads
+    # them as superuser).
+    env["sale.reconciliation.credit.profile"]._refresh_all()
 
 
 def _recompute_in_batches(model, domain, fnames):

@@ -19,6 +19,7 @@ from . import sale_reconciliation_credit_approval
 from . import sale_reconciliation_credit_profile
 from . import sale_reconciliation_credit_profile_followup
 from . import sale_reconciliation_credit_refresh
+from . import sale_reconciliation_credit_refresh_run
 from . import sale_reconciliation_followup_history
 from . import sale_reconciliation_followup_history_line
 from . import sale_reconciliation_followup_kpi

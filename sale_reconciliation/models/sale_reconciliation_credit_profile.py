@@ -25,12 +25,12 @@ RATING_WINDOW_DAYS = 365
 class SaleReconciliationCreditProfile(models.Model):
     """One customer's credit figures in one company.
 
-    The figures are refreshed by a scheduled action: every night for every
-    customer, and soon after a commit for the customers whose documents
-    changed in it (queued in ``sale.reconciliation.credit.refresh``). They
-    live here, not on the partner: refreshing them never writes (nor locks)
-    the partner row that every invoice, order and payment of the customer
-    reads.
+    The figures are refreshed by scheduled actions: every night for every
+    customer (a credit refresh run per company, in chunks), and soon after a
+    commit for the customers whose documents changed in it (queued in
+    ``sale.reconciliation.credit.refresh``). They live here, not on the
+    partner: refreshing them never writes (nor locks) the partner row that
+    every invoice, order and payment of the customer reads.
     """
 
     _name = "sale.reconciliation.credit.profile"
@@ -240,8 +240,19 @@ class SaleReconciliationCreditProfile(models.Model):
 
     @api.model
     def _cron_refresh(self):
-        # sudo: scheduled action - the figures of every company's customers,
-        # whatever companies the cron user is allowed in.
+        """The nightly full refresh: today's credit refresh run of each
+        company (sale.reconciliation.credit.refresh.run), a chunk of
+        customers per call, each in its own transaction; the scheduled
+        action is called again at once while some remain."""
+        return self.env["sale.reconciliation.credit.refresh.run"]._cron_process()
+
+    @api.model
+    def _refresh_all(self):
+        """Every company's customers refreshed in this transaction: for the
+        install and the demo data, which are one transaction anyway. The
+        scheduled action refreshes them in chunks (:meth:`_cron_refresh`)."""
+        # sudo: the figures of every company's customers, whatever companies
+        # the user is allowed in.
         profile_model = self.sudo()
         for company in profile_model.env["res.company"].search([]):
             count = profile_model.with_company(company)._refresh(company)
