@@ -31,8 +31,7 @@ class SimulatedKill(Exception):
     """The worker killed in the middle of a chunk."""
 
 
-@tagged("post_install", "-at_install")
-class TestCreditRefreshRun(StatementCommon):
+class CreditRefreshRunCommon(StatementCommon):
     """Four customers of the main company (one overdue, one partly overdue,
     two small ones) and one of a second company, refreshed two customers a
     chunk."""
@@ -135,6 +134,9 @@ class TestCreditRefreshRun(StatementCommon):
             ],
         )
 
+
+@tagged("post_install", "-at_install")
+class TestCreditRefreshRun(CreditRefreshRunCommon):
     def test_full_refresh_is_a_run_per_company_in_chunks(self):
         self.Profile._cron_refresh()
         run, run_2 = self.run_of(self.company), self.run_of(self.company_2)

@@ -1,1 +1,2 @@
 from . import test_statement_run_queue
+from . import test_credit_refresh_run_queue
