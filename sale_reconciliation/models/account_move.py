@@ -245,7 +245,15 @@ class AccountMoveLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         check_followup_stamp(self, vals_list, create=True)
-        return super().create(vals_list)
+        lines = super().create(vals_list)
+        if any(vals.get("sale_line_ids") for vals in vals_list):
+            # An order's line added to an invoice (a draft one too: the
+            # order waits for it). sudo: the orders it is of, whoever
+            # invoices them.
+            self.env["sale.reconciliation.status.refresh"]._mark(
+                orders=lines.sudo().sale_line_ids.order_id
+            )
+        return lines
 
     def write(self, vals):
         check_followup_stamp(self, [vals])

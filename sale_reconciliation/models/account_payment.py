@@ -2,7 +2,10 @@ import psycopg2
 
 from odoo import api, fields, models
 
-from .sale_reconciliation_status_refresh import PAYMENT_FIGURES
+from .sale_reconciliation_status_refresh import (
+    PAYMENT_FIGURES,
+    check_figures_not_written,
+)
 
 # Payments in these states have no effect on the customer's balance.
 INACTIVE_PAYMENT_STATES = ("draft", "canceled", "rejected")
@@ -103,6 +106,7 @@ class AccountPayment(models.Model):
         return payments
 
     def write(self, vals):
+        check_figures_not_written(self, vals, PAYMENT_FIGURES)
         result = super().write(vals)
         if PAYMENT_RECONCILIATION_FIELDS & set(vals):
             self.env["sale.reconciliation.status.refresh"]._mark(payments=self)

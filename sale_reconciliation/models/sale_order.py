@@ -1,13 +1,16 @@
+import logging
 from collections import defaultdict
 
 import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import format_amount
+from odoo.tools import SQL, format_amount
 
 from .account_move import CUSTOMER_MOVE_TYPES
-from .sale_reconciliation_status_refresh import ORDER_FIGURES
+from .sale_reconciliation_status_refresh import ORDER_FIGURES, check_figures_not_written
+
+_logger = logging.getLogger(__name__)
 
 # What the credit check of a quotation, and the banner showing it, read of
 # the order.
@@ -164,15 +167,24 @@ class SaleOrder(models.Model):
     # COMPUTE METHODS
     # -------------------------------------------------------------------------
 
-    # No dependencies on other models: the figures read the order's lines,
-    # invoices and the payments matched with them, and a trigger tree on
-    # those would cost Odoo's own postings and reconciliations. The module's
-    # overrides of those flows mark the orders they concern instead, and the
-    # ORM computes them in that transaction (sale.reconciliation.status.refresh).
+    # Only the delivered quantities as dependencies (deliveries by stock or
+    # timesheets compute them without writing them): the figures also read
+    # the order's invoices and the payments matched with them, and a trigger
+    # tree on those would cost Odoo's own postings and reconciliations. The
+    # module's overrides of those flows mark the orders they concern instead,
+    # and the ORM computes them in that transaction
+    # (sale.reconciliation.status.refresh).
+    @api.depends("order_line.qty_delivered")
     def _compute_reconciliation(self):
         confirmed = self.filtered(lambda order: order.state == "sale")
         (self - confirmed).update(ORDER_FIGURES)
-        confirmed._prefetch_reconciliation_data()
+        confirmed._touch_reconciliation_rows()
+        try:
+            confirmed._prefetch_reconciliation_data()
+        except psycopg2.Error:
+            raise
+        except Exception:  # noqa: BLE001 - each order reads its own below
+            _logger.exception("Reconciliation figures: prefetching failed")
         refresh = self.env["sale.reconciliation.status.refresh"]
         for order in confirmed:
             try:
@@ -367,6 +379,7 @@ class SaleOrder(models.Model):
     def write(self, vals):
         # EXTENDS sale: the amounts of orders in a closed period stay as closed.
         fnames = set(vals)
+        check_figures_not_written(self, fnames, ORDER_FIGURES)
         confirmed = self.filtered(lambda o: o.state == "sale")
         if ORDER_AMOUNT_FIELDS & fnames:
             confirmed._check_sales_period_open(_("change the amounts of"))
@@ -657,6 +670,23 @@ class SaleOrder(models.Model):
     # -------------------------------------------------------------------------
     # BUSINESS METHODS
     # -------------------------------------------------------------------------
+
+    def _touch_reconciliation_rows(self):
+        """Update the rows of the orders whose figures this transaction
+        computes, even when the figures stay the same: another transaction
+        computing them from documents changed meanwhile (one delivers while
+        another registers the payment) then waits for this one and fails to
+        serialize, and Odoo runs it again on what both did, instead of the
+        last one writing figures that ignore the other's change."""
+        ids = [order_id for order_id in self.ids if order_id]
+        if ids:
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE sale_order SET reconciliation_state = "
+                    "reconciliation_state WHERE id = ANY(%s)",
+                    sorted(ids),
+                )
+            )
 
     def _prefetch_reconciliation_data(self):
         """Load what _get_reconciliation_analysis reads, for all these orders

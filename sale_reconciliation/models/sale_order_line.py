@@ -86,13 +86,6 @@ class SaleOrderLine(models.Model):
         self.env["sale.reconciliation.status.refresh"]._mark(orders=orders)
         return result
 
-    def _compute_qty_delivered(self):
-        # EXTENDS sale: deliveries (stock, timesheets, ...) change the
-        # quantities delivered without writing them.
-        result = super()._compute_qty_delivered()
-        self._mark_reconciliation_refresh()
-        return result
-
     def _mark_reconciliation_refresh(self):
         """Have the reconciliation figures of these lines' confirmed orders
         computed in this transaction."""

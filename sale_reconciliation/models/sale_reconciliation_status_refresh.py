@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
@@ -376,3 +376,21 @@ def _saved_ids(records):
     """Ids of the saved records among ``records`` (not those of a form being
     edited)."""
     return [record.id for record in records if record.id]
+
+
+def check_figures_not_written(records, fnames, figures):
+    """The reconciliation figures are what the documents say, computed by
+    the ORM: nobody writes them (the form shows them read-only, which an
+    RPC call ignores)."""
+    written = set(fnames) & set(figures)
+    if written and not records.env.su:
+        raise UserError(
+            records.env._(
+                "The reconciliation figures (%(fields)s) follow the orders, "
+                "invoices and payments; they cannot be written.",
+                fields=", ".join(
+                    records._fields[fname].get_description(records.env)["string"]
+                    for fname in sorted(written)
+                ),
+            )
+        )

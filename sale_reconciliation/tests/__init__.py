@@ -33,3 +33,4 @@ from . import test_statement_concurrency
 from . import test_statement_closed_months
 from . import test_run_engine
 from . import test_credit_refresh_run
+from . import test_reconciliation_concurrency

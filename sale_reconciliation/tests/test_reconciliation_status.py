@@ -1,4 +1,5 @@
 from odoo import Command
+from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
@@ -351,6 +352,53 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         # Nothing was left for a scheduled action to do.
         self.env.cr.precommit.run()
         self.assertFalse(Queue.search([]))
+
+    def test_nobody_writes_the_figures(self):
+        order = self.create_order([(self.product_ordered, 2)])
+        self.deliver(order, [2])
+        payment = self.pay(self.invoice(order), amount=50.0)
+        salesperson = new_test_user(
+            self.env,
+            login="figures_salesperson",
+            groups="sales_team.group_sale_salesman_all_leads",
+        )
+        accountant = new_test_user(
+            self.env,
+            login="figures_accountant",
+            groups="account.group_account_invoice,sales_team.group_sale_salesman",
+        )
+        with self.assertRaisesRegex(UserError, "cannot be written"):
+            order.with_user(salesperson).write(
+                {
+                    "reconciliation_state": "reconciled",
+                    "reconciliation_amount_paid": 100,
+                }
+            )
+        with self.assertRaisesRegex(UserError, "cannot be written"):
+            payment.with_user(accountant).write({"reconciliation_state": "matched"})
+        self.assertOrderFigures(order, "open", 100.0, 50.0, 50.0)
+        self.assertPaymentFigures(payment, "matched", 0.0)
+
+    def test_order_line_added_to_a_draft_invoice(self):
+        order = self.create_order([(self.product_ordered, 2)])
+        self.deliver(order, [2])
+        self.pay(self.invoice(order))
+        self.assertOrderFigures(order, "reconciled", 100.0, 100.0, 0.0)
+        # More sold, added to another draft invoice of the customer: the
+        # order waits for it.
+        order.order_line.product_uom_qty = 3
+        draft = self.env["account.move"].create(
+            {"move_type": "out_invoice", "partner_id": order.partner_id.id}
+        )
+        draft.write(
+            {
+                "invoice_line_ids": [
+                    Command.create(order.order_line._prepare_invoice_line(quantity=1))
+                ]
+            }
+        )
+        self.assertEqual(draft.invoice_line_ids.sale_line_ids, order.order_line)
+        self.assertOrderFigures(order, "open", 100.0, 100.0, 0.0)
 
     def test_automated_action_on_the_status_runs_in_the_transaction(self):
         """An automated action on the reconciliation status fires in the
