@@ -8,4 +8,4 @@ def migrate(cr, version):
     if not version:
         return
     env = api.Environment(cr, SUPERUSER_ID, {})
-    env["sale.reconciliation.credit.profile"]._cron_refresh()
+    env["sale.reconciliation.credit.profile"]._refresh_all()
