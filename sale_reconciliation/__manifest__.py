@@ -2,7 +2,7 @@
     "name": "Sales Reconciliation",
     "summary": "Reconcile what was ordered, delivered, invoiced and paid "
     "with each customer (对账)",
-    "version": "18.0.1.6.0",
+    "version": "18.0.1.7.0",
     "category": "Sales",
     "website": "https://github.com/sale-reconciliation/sale_reconciliation",
     "author": "Sale Reconciliation Team",

@@ -1,7 +1,7 @@
 {
-    "name": "Sales Reconciliation: Statement Runs on the Job Queue",
-    "summary": "Process statement runs as queue_job jobs, several workers at once",
-    "version": "18.0.1.1.0",
+    "name": "Sales Reconciliation: Runs on the Job Queue",
+    "summary": "Process statement, follow-up and credit refresh runs as queue_job jobs",
+    "version": "18.0.1.2.0",
     "category": "Sales",
     "website": "https://github.com/sale-reconciliation/sale_reconciliation",
     "author": "Sale Reconciliation Team",
