@@ -27,6 +27,12 @@ COMBINATION_MAX_SIZE = 4
 # Customers whose open items are loaded and matched together.
 PARTNER_BATCH_SIZE = 200
 
+# Proposals reconciled in one savepoint (wizards/sale_reconciliation_match.py,
+# _reconcile_in_batches): each savepoint flushes and runs what a commit runs
+# first, so a savepoint per proposal cost a third more than Odoo's own
+# reconcile() of the same groups.
+RECONCILE_BATCH_SIZE = 100
+
 # Fields of the open journal items read for matching.
 OPEN_ITEM_FIELDS = [
     "company_id",

@@ -5,6 +5,7 @@ from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
+from ..wizards import sale_reconciliation_match as match_module
 from .common import StatementCommon
 
 
@@ -306,6 +307,71 @@ class TestPaymentMatching(StatementCommon):
         with self.assertRaises(UserError):
             wizard.action_apply()
         self.assertEqual(payments[0].reconciliation_state, "unmatched")
+
+    def six_proposals(self):
+        """Six invoices, each with a payment of its exact amount, and the
+        wizard proposing them, in the payments' order."""
+        amounts = (100.0, 200.0, 300.0, 400.0, 500.0, 600.0)
+        invoices = [
+            self.invoice_at(self.days_ago(60 - index), amount)
+            for index, amount in enumerate(amounts)
+        ]
+        payments = [
+            self.payment(amount, date=self.days_ago(30 - index))
+            for index, amount in enumerate(amounts)
+        ]
+        wizard = self.preview("amount")
+        self.assertEqual(
+            [line.credit_line_id.payment_id for line in wizard.line_ids], payments
+        )
+        return invoices, payments, wizard
+
+    def test_proposals_reconciled_in_batches(self):
+        """Six proposals in batches of three: two savepoints, each flushing
+        once what a commit runs first, not one per proposal."""
+        invoices, payments, wizard = self.six_proposals()
+        Cursor = type(self.env.cr)
+        savepoint = Cursor.savepoint
+        savepoints = []
+
+        def counted_savepoint(cr, flush=True):
+            savepoints.append(flush)
+            return savepoint(cr, flush=flush)
+
+        with (
+            patch.object(match_module, "RECONCILE_BATCH_SIZE", 3),
+            patch.object(Cursor, "savepoint", counted_savepoint),
+        ):
+            matched, refused = wizard.line_ids._reconcile()
+        self.assertEqual(savepoints, [True, True])
+        self.assertEqual(matched, wizard.line_ids)
+        self.assertFalse(refused)
+        for invoice, payment in zip(invoices, payments, strict=True):
+            self.assertEqual(invoice.payment_state, "paid")
+            self.assertEqual(payment.reconciliation_state, "matched")
+
+    def test_refused_proposal_of_a_batch_reported_while_the_others_apply(self):
+        """Six proposals in batches of three; Odoo refuses the second and the
+        fourth (their invoices reset to draft since the preview): they are
+        reported with Odoo's reason and change nothing, the four others of
+        their batches are matched."""
+        invoices, payments, wizard = self.six_proposals()
+        invoices[1].button_draft()
+        invoices[3].button_draft()
+        with patch.object(match_module, "RECONCILE_BATCH_SIZE", 3):
+            matched, refused = wizard.line_ids._reconcile()
+        self.assertEqual(refused.debit_line_ids.move_id, invoices[1] | invoices[3])
+        self.assertEqual(matched, wizard.line_ids - refused)
+        for line in refused:
+            self.assertEqual(line.state, "refused")
+            self.assertIn("posted", line.refusal)
+        for index in (0, 2, 4, 5):
+            self.assertEqual(invoices[index].payment_state, "paid")
+            self.assertEqual(payments[index].reconciliation_state, "matched")
+        for index in (1, 3):
+            self.assertEqual(invoices[index].state, "draft")
+            self.assertEqual(payments[index].reconciliation_state, "unmatched")
+            self.assertFalse(self.receivable_line(payments[index]).reconciled)
 
     def test_unticked_proposals_are_not_matched(self):
         first = self.invoice_at(self.days_ago(20), 100.0)

@@ -11,6 +11,7 @@ from ..models.payment_matching import (
     MATCH_RULES,
     OPEN_ITEM_FIELDS,
     PARTNER_BATCH_SIZE,
+    RECONCILE_BATCH_SIZE,
     CustomerMatcher,
     check_rules,
     parse_rules,
@@ -400,30 +401,68 @@ class SaleReconciliationMatchLine(models.TransientModel):
         return None
 
     def _reconcile(self):
-        """Reconcile each proposal with Odoo's own ``reconcile()``, one after
-        the other (an invoice partly settled by one payment may be settled by
-        the next), each in its own savepoint: a proposal Odoo refuses (its
-        invoice reset to draft or paid since the preview, an exchange
-        difference without an exchange journal, ...) changes nothing and is
-        marked refused with Odoo's reason, the others are reconciled.
+        """Reconcile the proposals with Odoo's own ``reconcile()``, one after
+        the other in their order (an invoice partly settled by one payment
+        may be settled by the next). A proposal Odoo refuses (its invoice
+        reset to draft or paid since the preview, an exchange difference
+        without an exchange journal, ...) changes nothing and is marked
+        refused with Odoo's reason; the others are reconciled.
         Returns the proposals matched and those refused."""
-        results = {}
-        for line in self:
-            reason = line._get_incoherence()
-            if not reason:
-                try:
-                    with self.env.cr.savepoint():
-                        (line.credit_line_id | line.debit_line_ids).reconcile()
-                except UserError as error:
-                    reason = str(error)
-            results[line] = reason
-        matched = self.browse(
-            [line.id for line, reason in results.items() if not reason]
+        # What the proposals are made of does not change when others are
+        # reconciled: check them all at once, with their items read together.
+        (self.credit_line_id | self.debit_line_ids).fetch(
+            ["company_id", "account_id", "currency_id", "partner_id", "amount_currency"]
         )
+        reasons = {line: line._get_incoherence() for line in self}
+        reasons.update(
+            self._reconcile_in_batches([line for line in self if not reasons[line]])
+        )
+        matched = self.browse([line.id for line in self if not reasons[line]])
         matched.write({"state": "matched", "refusal": False})
         refused = self.browse()
-        for line, reason in results.items():
-            if reason:
-                line.write({"state": "refused", "refusal": reason})
+        for line in self:
+            if reasons[line]:
+                line.write({"state": "refused", "refusal": reasons[line]})
                 refused |= line
         return matched, refused
+
+    def _reconcile_in_batches(self, lines):
+        """Reconcile ``lines`` in their order, RECONCILE_BATCH_SIZE of them
+        in one savepoint: a savepoint flushes, and so runs what Odoo and this
+        module do before a commit (the invoices' tracking messages, the queues
+        of figures to refresh), once a batch instead of once a proposal. When
+        Odoo refuses one of a batch, the batch is undone; the proposals before
+        the refused one are reconciled again in a batch of their own, then the
+        refused one is tried first of the next batch, in the state it met:
+        refused again, it changes nothing and gives Odoo's reason. The result
+        is the same as with one savepoint per proposal.
+
+        :return: {line: Odoo's reason, or None when reconciled}
+        """
+        reasons = {}
+        pending = list(lines)
+        size = RECONCILE_BATCH_SIZE
+        while pending:
+            batch = pending[:size]
+            reconciled = 0
+            try:
+                with self.env.cr.savepoint():
+                    for line in batch:
+                        (line.credit_line_id | line.debit_line_ids).reconcile()
+                        reconciled += 1
+            except UserError as error:
+                if not reconciled or len(batch) == 1:
+                    reasons[batch[0]] = str(error)
+                    pending = pending[1:]
+                    size = RECONCILE_BATCH_SIZE
+                elif reconciled < len(batch):
+                    # Those before it were reconciled: again, on their own.
+                    size = reconciled
+                else:
+                    # Refused when the batch was flushed, by one not known.
+                    size = len(batch) // 2
+                continue
+            reasons.update(dict.fromkeys(batch))
+            pending = pending[len(batch) :]
+            size = RECONCILE_BATCH_SIZE
+        return reasons
