@@ -26,6 +26,7 @@ from . import sale_reconciliation_followup_kpi
 from . import sale_reconciliation_followup_level
 from . import sale_reconciliation_followup_run
 from . import sale_reconciliation_kpi_report
+from . import sale_reconciliation_match_run
 from . import sale_reconciliation_period
 from . import sale_reconciliation_period_summary
 from . import sale_reconciliation_receivable_kpi

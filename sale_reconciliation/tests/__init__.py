@@ -3,6 +3,7 @@ from . import test_credit_control
 from . import test_credit_online_payment
 from . import test_odoo_credit_limit
 from . import test_payment_matching
+from . import test_payment_matching_run
 from . import test_period_closing
 from . import test_reconciliation_status
 from . import test_reconciliation_status_refresh

@@ -9,10 +9,8 @@ from ..wizards import sale_reconciliation_match as match_module
 from .common import StatementCommon
 
 
-@tagged("post_install", "-at_install")
-class TestPaymentMatching(StatementCommon):
-    """Payments received without naming how they settle invoices, matched by
-    the wizard's rules and reconciled through Odoo's own reconcile()."""
+class PaymentMatchingCommon(StatementCommon):
+    """Payments, previews and their proposals, for the matching's tests."""
 
     @classmethod
     def setUpClass(cls):
@@ -55,6 +53,18 @@ class TestPaymentMatching(StatementCommon):
             )
             for line in wizard.line_ids
         ]
+
+    def receivable_line(self, record):
+        move = record.move_id if record._name == "account.payment" else record
+        return move.line_ids.filtered(
+            lambda line: line.account_id.account_type == "asset_receivable"
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestPaymentMatching(PaymentMatchingCommon):
+    """Payments received without naming how they settle invoices, matched by
+    the wizard's rules and reconciled through Odoo's own reconcile()."""
 
     def test_reference_in_the_memo_whatever_the_spacing_and_case(self):
         first = self.invoice_at(self.days_ago(20), 100.0)
@@ -229,12 +239,6 @@ class TestPaymentMatching(StatementCommon):
                 "account_type": "asset_receivable",
                 "reconcile": True,
             }
-        )
-
-    def receivable_line(self, record):
-        move = record.move_id if record._name == "account.payment" else record
-        return move.line_ids.filtered(
-            lambda line: line.account_id.account_type == "asset_receivable"
         )
 
     def test_items_matched_within_their_receivable_account(self):
@@ -423,115 +427,6 @@ class TestPaymentMatching(StatementCommon):
             self.env["sale.reconciliation.match"].create({"rules": "amount,guess"})
         with self.assertRaises(ValidationError):
             self.env.company.match_rules = "amount,amount"
-
-    def test_scheduled_action_runs_the_rules_without_judgement(self):
-        named = self.invoice_at(self.days_ago(20), 100.0)
-        fifo_only = self.invoice_at(self.days_ago(10), 400.0)
-        self.payment(100.0, memo=named.name)
-        self.payment(150.0)  # would need FIFO: left alone
-        self.env["sale.reconciliation.match"]._cron_match()
-        self.assertEqual(named.reconciliation_state, "reconciled")
-        self.assertEqual(fifo_only.payment_state, "not_paid")
-
-    def test_scheduled_action_goes_on_past_a_refusal(self):
-        """Odoo refuses a match needing an exchange difference in a company
-        without an exchange journal: that one is skipped and logged, the
-        company's other match and another company's are made."""
-        company = self.env.company
-        eur = self.setup_other_currency("EUR")
-        self.env["res.currency.rate"].create(
-            {
-                "name": self.today,
-                "rate": 2.5,
-                "currency_id": eur.id,
-                "company_id": company.id,
-            }
-        )
-        company.currency_exchange_journal_id = False
-        foreign = self.invoice_at(self.days_ago(10), 100.0, currency=eur)
-        foreign_payment = self.payment(100.0, memo=foreign.name, currency=eur)
-        local = self.invoice_at(self.days_ago(10), 300.0)
-        self.payment(300.0, memo=local.name)
-
-        company_2 = self.setup_other_company()["company"]
-        invoice_2 = self.init_invoice(
-            "out_invoice",
-            partner=self.customer,
-            invoice_date=self.days_ago(10),
-            amounts=[70.0],
-            taxes=[],
-            company=company_2,
-            post=True,
-        )
-        payment_2 = (
-            self.env["account.payment"]
-            .with_company(company_2)
-            .create(
-                {
-                    "amount": 70.0,
-                    "payment_type": "inbound",
-                    "partner_type": "customer",
-                    "partner_id": self.customer.id,
-                    "company_id": company_2.id,
-                }
-            )
-        )
-        payment_2.action_post()
-
-        logger = "odoo.addons.sale_reconciliation.wizards.sale_reconciliation_match"
-        with self.assertLogs(logger, level="WARNING") as logs:
-            self.env["sale.reconciliation.match"]._cron_match()
-        self.assertEqual(local.reconciliation_state, "reconciled")
-        self.assertEqual(invoice_2.payment_state, "paid")
-        self.assertEqual(foreign.payment_state, "not_paid")
-        self.assertEqual(foreign.amount_residual, 100.0)
-        self.assertEqual(foreign_payment.reconciliation_state, "unmatched")
-        refusal = "\n".join(logs.output)
-        self.assertIn(foreign_payment.move_id.name, refusal)
-        self.assertIn(foreign.name, refusal)
-        self.assertIn("Exchange Gain or Loss Journal", refusal)
-
-    def test_scheduled_action_goes_on_past_a_failed_company(self):
-        """A company whose matching fails outright is rolled back, logged and
-        skipped; the next company is matched."""
-        company = self.env.company
-        local = self.invoice_at(self.days_ago(10), 300.0)
-        local_payment = self.payment(300.0, memo=local.name)
-        company_2 = self.setup_other_company()["company"]
-        invoice_2 = self.init_invoice(
-            "out_invoice",
-            partner=self.customer,
-            invoice_date=self.days_ago(10),
-            amounts=[70.0],
-            taxes=[],
-            company=company_2,
-            post=True,
-        )
-        payment_2 = self.receive_payment(70.0, company=company_2)
-        Match = type(self.env["sale.reconciliation.match"])
-        compute_proposals = Match._compute_proposals
-
-        def fail_in_first_company(wizard, rules):
-            proposals = compute_proposals(wizard, rules)
-            if wizard.company_id == company:
-                wizard.env["sale.reconciliation.match.line"].create(
-                    [dict(vals, wizard_id=wizard.id) for vals in proposals]
-                )._reconcile()
-                raise UserError(wizard.env._("Company refused after matching"))
-            return proposals
-
-        logger = "odoo.addons.sale_reconciliation.wizards.sale_reconciliation_match"
-        with (
-            patch.object(Match, "_compute_proposals", fail_in_first_company),
-            self.assertLogs(logger, level="ERROR") as logs,
-        ):
-            self.env["sale.reconciliation.match"]._cron_match()
-        self.assertEqual(local.payment_state, "not_paid", "rolled back")
-        self.assertEqual(local_payment.reconciliation_state, "unmatched")
-        self.assertEqual(invoice_2.payment_state, "paid")
-        self.assertEqual(payment_2.reconciliation_state, "matched")
-        self.assertIn(company.name, "\n".join(logs.output))
-        self.assertIn("Company refused after matching", "\n".join(logs.output))
 
     @staticmethod
     def aging(statement):

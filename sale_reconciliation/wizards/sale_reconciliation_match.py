@@ -1,13 +1,7 @@
-import logging
-import threading
-
-import psycopg2
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..models.payment_matching import (
-    AUTOMATIC_RULES,
     MATCH_RULES,
     OPEN_ITEM_FIELDS,
     PARTNER_BATCH_SIZE,
@@ -16,8 +10,6 @@ from ..models.payment_matching import (
     check_rules,
     parse_rules,
 )
-
-_logger = logging.getLogger(__name__)
 
 
 class SaleReconciliationMatch(models.TransientModel):
@@ -166,57 +158,11 @@ class SaleReconciliationMatch(models.TransientModel):
 
     @api.model
     def _cron_match(self):
-        """Match, in every company, what needs no judgement: the memo names
-        the invoice, or one invoice has exactly the amount. Each company is
-        matched in its own savepoint and, outside tests, committed on its own
-        (Odoo 18's ``ir.cron`` has ``_notify_progress`` but no commit helper:
-        this is how its own batch crons commit); a proposal Odoo refuses, or a
-        company that fails, is logged and skipped, the others are matched."""
-        auto_commit = not getattr(threading.current_thread(), "testing", False)
-        # sudo: scheduled action - every company's payments, whatever companies
-        # the cron user is allowed in.
-        companies = self.env["res.company"].sudo().search([])
-        for done, company in enumerate(companies, start=1):
-            try:
-                with self.env.cr.savepoint():
-                    self.sudo().with_company(company)._match_company(company)
-            except (UserError, psycopg2.Error):
-                # psycopg2: a lock or a concurrent update; the next run
-                # matches what this one left.
-                _logger.exception(
-                    "Payment matching in %s skipped: nothing matched in it",
-                    company.name,
-                )
-            self.env["ir.cron"]._notify_progress(
-                done=done, remaining=len(companies) - done
-            )
-            if auto_commit:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    @api.model
-    def _match_company(self, company):
-        """The scheduled matching of one company, its refusals logged."""
-        wizard = self.create(
-            {"company_id": company.id, "rules": ",".join(AUTOMATIC_RULES)}
-        )
-        proposals = wizard._compute_proposals(list(AUTOMATIC_RULES))
-        lines = wizard.env["sale.reconciliation.match.line"].create(
-            [dict(vals, wizard_id=wizard.id) for vals in proposals]
-        )
-        matched, refused = lines._reconcile()
-        _logger.info(
-            "Payment matching in %s: %s payments and credit notes matched (%s)",
-            company.name,
-            len(matched),
-            ", ".join(line._describe() for line in matched) or "nothing to match",
-        )
-        for line in refused:
-            _logger.warning(
-                "Payment matching in %s: %s not matched, refused: %s",
-                company.name,
-                line._describe(),
-                line.refusal,
-            )
+        """The scheduled action: match, in every company, what needs no
+        judgement (the memo names the invoice, or one invoice has exactly the
+        amount), a chunk of customers per call and transaction
+        (``sale.reconciliation.match.run``)."""
+        return self.env["sale.reconciliation.match.run"]._cron_process()
 
     # -------------------------------------------------------------------------
     # PROPOSALS
