@@ -7,13 +7,11 @@ run engine, sale_reconciliation_run_mixin.py)."""
 import logging
 from datetime import timedelta
 
-from odoo import SUPERUSER_ID, _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from .reconciliation_access import CREDIT_MANAGER_GROUP
 from .sale_reconciliation_credit_profile import RATING_WINDOW_DAYS
-from .sale_reconciliation_run_mixin import RUN_GUARD, is_concurrency_error
+from .sale_reconciliation_run_mixin import is_concurrency_error
 
 _logger = logging.getLogger(__name__)
 
@@ -29,45 +27,20 @@ PROCESS_CRON_XMLID = "sale_reconciliation.ir_cron_refresh_credit_profiles"
 class SaleReconciliationCreditRefreshRun(models.Model):
     _name = "sale.reconciliation.credit.refresh.run"
     _description = "Credit Refresh Run"
-    _inherit = ["sale.reconciliation.run.mixin"]
-    _order = "date desc, id desc"
-    _check_company_auto = True
+    _inherit = ["sale.reconciliation.daily.run.mixin"]
 
     _run_line_model = "sale.reconciliation.credit.refresh.run.line"
     _run_process_cron = PROCESS_CRON_XMLID
     _run_chunk_size_param = CHUNK_SIZE_PARAM
     _run_default_chunk_size = DEFAULT_CHUNK_SIZE
+    _run_count_fields = {
+        "done_count": "done",
+        "failed_count": "failed",
+        "todo_count": "todo",
+    }
 
-    # Runs and their lines are written by the scheduled action only (as
-    # superuser); credit managers read them, and may cancel a running one.
-    company_id = fields.Many2one(
-        "res.company", required=True, index=True, readonly=True
-    )
-    date = fields.Date(required=True, readonly=True)
-    state = fields.Selection(
-        selection=[
-            ("running", "Running"),
-            ("done", "Done"),
-            ("failed", "Failed"),
-            ("cancel", "Cancelled"),
-        ],
-        required=True,
-        default="running",
-        index=True,
-        readonly=True,
-        help="Failed: the run went through every customer, and some failed "
-        "(they are listed with the reason), or it stopped on an error. "
-        "Cancelled: stopped by a credit manager; what was done stays done.",
-    )
-    line_ids = fields.One2many(
-        "sale.reconciliation.credit.refresh.run.line",
-        "run_id",
-        string="Customers",
-        readonly=True,
-    )
+    line_ids = fields.One2many("sale.reconciliation.credit.refresh.run.line")
     done_count = fields.Integer(string="Refreshed", compute="_compute_counts")
-    failed_count = fields.Integer(string="Failed", compute="_compute_counts")
-    todo_count = fields.Integer(string="To Do", compute="_compute_counts")
 
     _sql_constraints = [
         (
@@ -78,43 +51,8 @@ class SaleReconciliationCreditRefreshRun(models.Model):
     ]
 
     # -------------------------------------------------------------------------
-    # COMPUTE METHODS
-    # -------------------------------------------------------------------------
-
-    @api.depends("line_ids.state")
-    def _compute_counts(self):
-        counts = self._get_line_counts()
-        for run in self:
-            by_state = counts.get(run.id, {})
-            run.done_count = by_state.get("done", 0)
-            run.failed_count = by_state.get("failed", 0)
-            run.todo_count = by_state.get("todo", 0)
-
-    @api.depends("company_id", "date")
-    def _compute_display_name(self):
-        for run in self:
-            run.display_name = _(
-                "Credit refresh of %(company)s on %(date)s",
-                company=run.company_id.name or "",
-                date=run.date or "",
-            )
-
-    # -------------------------------------------------------------------------
     # SCHEDULED ACTION
     # -------------------------------------------------------------------------
-
-    @api.model
-    def _cron_process(self):
-        """Start today's run of each company, then process one chunk of
-        customers per call, in its own transaction: the scheduled action is
-        called again at once while some remain."""
-        # sudo: scheduled action - every company's customers, whatever
-        # companies the cron user is allowed in.
-        run_model = self.sudo()
-        today = fields.Date.context_today(run_model)
-        for company in run_model.env["res.company"].search([]):
-            run_model._start(company, today)._schedule_processing()
-        return run_model._cron_process_runs()
 
     @api.model
     def _start(self, company, today):
@@ -133,18 +71,9 @@ class SaleReconciliationCreditRefreshRun(models.Model):
         partner_ids = self._get_scope_partner_ids(company, today)
         if not partner_ids:
             return self
-        run = RUN_GUARD.allow(self).create(
-            {
-                "company_id": company.id,
-                "date": today,
-                "started_date": fields.Datetime.now(),
-                "processed_by_id": SUPERUSER_ID,
-                "line_ids": [
-                    (0, 0, {"partner_id": partner_id}) for partner_id in partner_ids
-                ],
-            }
+        return self._create_run(
+            company, today, [{"partner_id": partner_id} for partner_id in partner_ids]
         )
-        return run.with_env(self.env)
 
     @api.model
     def _get_scope_partner_ids(self, company, today):
@@ -201,13 +130,12 @@ class SaleReconciliationCreditRefreshRun(models.Model):
     # PROCESSING (the run engine's hooks)
     # -------------------------------------------------------------------------
 
-    @api.model
-    def _get_initial_state(self):
-        return "running"
-
-    def _check_run_manager(self, what):
-        if not (self.env.su or self.env.user.has_group(CREDIT_MANAGER_GROUP)):
-            raise AccessError(_("Only credit managers may %(what)s.", what=what))
+    def _get_run_title(self, company_name, date):
+        return _(
+            "Credit refresh of %(company)s on %(date)s",
+            company=company_name,
+            date=date,
+        )
 
     # The run always works as OdooBot (the engine's fallback, as follow-up
     # runs do): a customer's figures add up every document of the company,
@@ -246,31 +174,13 @@ class SaleReconciliationCreditRefreshRunLine(models.Model):
     _name = "sale.reconciliation.credit.refresh.run.line"
     _description = "Customer of a Credit Refresh Run"
     _inherit = ["sale.reconciliation.run.line.mixin"]
-    _order = "run_id, id"
 
-    run_id = fields.Many2one(
-        "sale.reconciliation.credit.refresh.run",
-        required=True,
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-    )
-    company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
-    partner_id = fields.Many2one(
-        "res.partner",
-        string="Customer",
-        required=True,
-        ondelete="cascade",
-        readonly=True,
-    )
+    run_id = fields.Many2one("sale.reconciliation.credit.refresh.run")
+    partner_id = fields.Many2one(ondelete="cascade")
     state = fields.Selection(
         selection=[
             ("todo", "To Do"),
             ("done", "Refreshed"),
             ("failed", "Failed"),
-        ],
-        required=True,
-        default="todo",
-        index=True,
-        readonly=True,
+        ]
     )

@@ -3,11 +3,7 @@ of customers per transaction, each customer's state kept on its line so that
 a run interrupted at any point resumes without reminding anyone twice (on
 the run engine, sale_reconciliation_run_mixin.py)."""
 
-from odoo import SUPERUSER_ID, _, api, fields, models
-from odoo.exceptions import AccessError
-
-from .reconciliation_access import CREDIT_MANAGER_GROUP
-from .sale_reconciliation_run_mixin import RUN_GUARD
+from odoo import _, api, fields, models
 
 CHUNK_SIZE_PARAM = "sale_reconciliation.followup_run_chunk_size"
 DEFAULT_CHUNK_SIZE = 50
@@ -17,45 +13,20 @@ PROCESS_CRON_XMLID = "sale_reconciliation.ir_cron_process_followups"
 class SaleReconciliationFollowupRun(models.Model):
     _name = "sale.reconciliation.followup.run"
     _description = "Follow-up Run"
-    _inherit = ["sale.reconciliation.run.mixin"]
-    _order = "date desc, id desc"
-    _check_company_auto = True
+    _inherit = ["sale.reconciliation.daily.run.mixin"]
 
     _run_line_model = "sale.reconciliation.followup.run.line"
     _run_process_cron = PROCESS_CRON_XMLID
     _run_chunk_size_param = CHUNK_SIZE_PARAM
     _run_default_chunk_size = DEFAULT_CHUNK_SIZE
+    _run_count_fields = {
+        "sent_count": "sent",
+        "failed_count": "failed",
+        "todo_count": "todo",
+    }
 
-    # Runs and their lines are written by the scheduled action only (as
-    # superuser); credit managers read them, and may cancel a running one.
-    company_id = fields.Many2one(
-        "res.company", required=True, index=True, readonly=True
-    )
-    date = fields.Date(required=True, readonly=True)
-    state = fields.Selection(
-        selection=[
-            ("running", "Running"),
-            ("done", "Done"),
-            ("failed", "Failed"),
-            ("cancel", "Cancelled"),
-        ],
-        required=True,
-        default="running",
-        index=True,
-        readonly=True,
-        help="Failed: the run went through every customer, and some failed "
-        "(they are listed with the reason), or it stopped on an error. "
-        "Cancelled: stopped by a credit manager; what was done stays done.",
-    )
-    line_ids = fields.One2many(
-        "sale.reconciliation.followup.run.line",
-        "run_id",
-        string="Customers",
-        readonly=True,
-    )
+    line_ids = fields.One2many("sale.reconciliation.followup.run.line")
     sent_count = fields.Integer(string="Reminded", compute="_compute_counts")
-    failed_count = fields.Integer(string="Failed", compute="_compute_counts")
-    todo_count = fields.Integer(string="To Do", compute="_compute_counts")
 
     _sql_constraints = [
         (
@@ -65,39 +36,9 @@ class SaleReconciliationFollowupRun(models.Model):
         ),
     ]
 
-    @api.depends("line_ids.state")
-    def _compute_counts(self):
-        counts = self._get_line_counts()
-        for run in self:
-            by_state = counts.get(run.id, {})
-            run.sent_count = by_state.get("sent", 0)
-            run.failed_count = by_state.get("failed", 0)
-            run.todo_count = by_state.get("todo", 0)
-
-    @api.depends("company_id", "date")
-    def _compute_display_name(self):
-        for run in self:
-            run.display_name = _(
-                "Follow-up of %(company)s on %(date)s",
-                company=run.company_id.name or "",
-                date=run.date or "",
-            )
-
     # -------------------------------------------------------------------------
     # SCHEDULED ACTION
     # -------------------------------------------------------------------------
-
-    @api.model
-    def _cron_process(self):
-        """Start today's run of each company with automatic levels, then
-        process one chunk of customers per call, in its own transaction: the
-        scheduled action is called again at once while some remain."""
-        # sudo: scheduled action - every company's customers.
-        run_model = self.sudo()
-        today = fields.Date.context_today(self)
-        for company in run_model.env["res.company"].search([]):
-            run_model._start(company, today)._schedule_processing()
-        return run_model._cron_process_runs()
 
     @api.model
     def _start(self, company, today):
@@ -129,39 +70,27 @@ class SaleReconciliationFollowupRun(models.Model):
         )
         if not profiles:
             return self
-        run = RUN_GUARD.allow(self).create(
-            {
-                "company_id": company.id,
-                "date": today,
-                "started_date": fields.Datetime.now(),
-                "processed_by_id": SUPERUSER_ID,
-                "line_ids": [
-                    (
-                        0,
-                        0,
-                        {
-                            "profile_id": profile.id,
-                            "partner_id": profile.partner_id.id,
-                            "level_id": due[profile.partner_id.id],
-                        },
-                    )
-                    for profile in profiles
-                ],
-            }
+        return self._create_run(
+            company,
+            today,
+            [
+                {
+                    "profile_id": profile.id,
+                    "partner_id": profile.partner_id.id,
+                    "level_id": due[profile.partner_id.id],
+                }
+                for profile in profiles
+            ],
         )
-        return run.with_env(self.env)
 
     # -------------------------------------------------------------------------
     # PROCESSING (the run engine's hooks)
     # -------------------------------------------------------------------------
 
-    @api.model
-    def _get_initial_state(self):
-        return "running"
-
-    def _check_run_manager(self, what):
-        if not (self.env.su or self.env.user.has_group(CREDIT_MANAGER_GROUP)):
-            raise AccessError(_("Only credit managers may %(what)s.", what=what))
+    def _get_run_title(self, company_name, date):
+        return _(
+            "Follow-up of %(company)s on %(date)s", company=company_name, date=date
+        )
 
     def _process_lines(self, lines):
         """Remind these customers, each in a savepoint: one that fails is
@@ -188,21 +117,10 @@ class SaleReconciliationFollowupRunLine(models.Model):
     _name = "sale.reconciliation.followup.run.line"
     _description = "Customer of a Follow-up Run"
     _inherit = ["sale.reconciliation.run.line.mixin"]
-    _order = "run_id, id"
 
-    run_id = fields.Many2one(
-        "sale.reconciliation.followup.run",
-        required=True,
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-    )
-    company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
+    run_id = fields.Many2one("sale.reconciliation.followup.run")
     profile_id = fields.Many2one(
         "sale.reconciliation.credit.profile", required=True, readonly=True
-    )
-    partner_id = fields.Many2one(
-        "res.partner", string="Customer", required=True, readonly=True
     )
     level_id = fields.Many2one(
         "sale.reconciliation.followup.level", readonly=True, ondelete="set null"
@@ -213,11 +131,7 @@ class SaleReconciliationFollowupRunLine(models.Model):
             ("sent", "Reminded"),
             ("skipped", "Skipped"),
             ("failed", "Failed"),
-        ],
-        required=True,
-        default="todo",
-        index=True,
-        readonly=True,
+        ]
     )
     history_id = fields.Many2one(
         "sale.reconciliation.followup.history", string="Reminder", readonly=True

@@ -15,12 +15,12 @@ from datetime import timedelta
 
 from psycopg2 import OperationalError
 
-from odoo import SUPERUSER_ID, _, api, fields, models
-from odoo.exceptions import UserError
+from odoo import SUPERUSER_ID, Command, _, api, fields, models
+from odoo.exceptions import AccessError, UserError
 from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.tools import SQL
 
-from .reconciliation_access import WorkflowGuard
+from .reconciliation_access import CREDIT_MANAGER_GROUP, WorkflowGuard
 
 _logger = logging.getLogger(__name__)
 
@@ -57,9 +57,10 @@ def is_concurrency_error(exc):
 
 class SaleReconciliationRunMixin(models.AbstractModel):
     """What every run kind shares. A kind sets the class attributes below,
-    has ``company_id``, ``state`` (with ``running``, ``done``, ``failed`` and
-    ``cancel``) and ``line_ids`` (a model inheriting the line mixin), and
-    implements :meth:`_process_lines`."""
+    names the model of its lines in ``line_ids`` (a model inheriting the line
+    mixin, whose ``run_id`` names the kind), has a ``state`` (with
+    ``running``, ``done``, ``failed`` and ``cancel``) and implements
+    :meth:`_process_lines`."""
 
     _name = "sale.reconciliation.run.mixin"
     _description = "Run Processed in Chunks"
@@ -73,11 +74,24 @@ class SaleReconciliationRunMixin(models.AbstractModel):
     _run_default_chunk_size = 20
     # Fields only the engine and the run's actions write.
     _run_workflow_fields = RUN_ENGINE_FIELDS
+    # The counts of the run's lines: {count field: line state}.
+    _run_count_fields = {"failed_count": "failed"}
 
     # -------------------------------------------------------------------------
     # FIELDS
     # -------------------------------------------------------------------------
 
+    company_id = fields.Many2one("res.company", required=True, index=True)
+    # Each kind names its own line model: fields.One2many("<kind>.line").
+    line_ids = fields.One2many(
+        "sale.reconciliation.run.line.mixin",
+        "run_id",
+        string="Customers",
+        readonly=True,
+    )
+    # Counted on the fly rather than stored: workers processing chunks of a
+    # run at once then never write its row.
+    failed_count = fields.Integer(string="Failed", compute="_compute_counts")
     started_by_id = fields.Many2one(
         "res.users",
         readonly=True,
@@ -116,6 +130,14 @@ class SaleReconciliationRunMixin(models.AbstractModel):
         ):
             counts.setdefault(run.id, {})[state] = count
         return counts
+
+    @api.depends("line_ids.state")
+    def _compute_counts(self):
+        counts = self._get_line_counts()
+        for run in self:
+            by_state = counts.get(run.id, {})
+            for fname, state in run._run_count_fields.items():
+                run[fname] = by_state.get(state, 0)
 
     @api.depends("line_ids.state", "state")
     def _compute_progress(self):
@@ -514,15 +536,165 @@ class SaleReconciliationRunMixin(models.AbstractModel):
         return RUN_GUARD.allow(self).write(vals)
 
 
+class SaleReconciliationDailyRunMixin(models.AbstractModel):
+    """A run a day per company, with a line per customer, started by a
+    scheduled action (follow-up, credit refresh): a kind sets the engine's
+    class attributes, names its line model in ``line_ids``, and implements
+    :meth:`_start`, :meth:`_get_run_title` and :meth:`_process_lines`; it
+    declares its ``UNIQUE(company_id, date)`` constraint with its own
+    message."""
+
+    _name = "sale.reconciliation.daily.run.mixin"
+    _description = "Daily Run of a Company"
+    _inherit = ["sale.reconciliation.run.mixin"]
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    _run_count_fields = {"failed_count": "failed", "todo_count": "todo"}
+
+    # -------------------------------------------------------------------------
+    # FIELDS
+    # -------------------------------------------------------------------------
+
+    # Runs and their lines are written by the scheduled action only (as
+    # superuser); credit managers read them, and may cancel a running one.
+    company_id = fields.Many2one(readonly=True)
+    date = fields.Date(required=True, readonly=True)
+    state = fields.Selection(
+        selection=[
+            ("running", "Running"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("cancel", "Cancelled"),
+        ],
+        required=True,
+        default="running",
+        index=True,
+        readonly=True,
+        help="Failed: the run went through every customer, and some failed "
+        "(they are listed with the reason), or it stopped on an error. "
+        "Cancelled: stopped by a credit manager; what was done stays done.",
+    )
+    todo_count = fields.Integer(string="To Do", compute="_compute_counts")
+
+    # -------------------------------------------------------------------------
+    # COMPUTE METHODS
+    # -------------------------------------------------------------------------
+
+    @api.depends("company_id", "date")
+    def _compute_display_name(self):
+        for run in self:
+            run.display_name = run._get_run_title(
+                run.company_id.name or "", run.date or ""
+            )
+
+    # -------------------------------------------------------------------------
+    # SCHEDULED ACTION
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _cron_process(self):
+        """Start today's run of each company, then process one chunk of
+        customers per call, in its own transaction: the scheduled action is
+        called again at once while some remain."""
+        # sudo: scheduled action - every company's customers, whatever
+        # companies the cron user is allowed in.
+        run_model = self.sudo()
+        today = fields.Date.context_today(run_model)
+        for company in run_model.env["res.company"].search([]):
+            run_model._start(company, today)._schedule_processing()
+        return run_model._cron_process_runs()
+
+    @api.model
+    def _create_run(self, company, today, line_vals_list):
+        """The run of ``company`` on ``today``, running, with these lines."""
+        run = RUN_GUARD.allow(self).create(
+            {
+                "company_id": company.id,
+                "date": today,
+                "started_date": fields.Datetime.now(),
+                "processed_by_id": SUPERUSER_ID,
+                "line_ids": [Command.create(vals) for vals in line_vals_list],
+            }
+        )
+        return run.with_env(self.env)
+
+    # -------------------------------------------------------------------------
+    # WHAT EACH KIND OF DAILY RUN IMPLEMENTS
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _start(self, company, today):
+        """Today's run of ``company`` (made with :meth:`_create_run`), or an
+        empty recordset when it needs none."""
+        raise NotImplementedError()
+
+    def _get_run_title(self, company_name, date):
+        """The run's name, from its company's name and date."""
+        raise NotImplementedError()
+
+    # -------------------------------------------------------------------------
+    # PROCESSING (the run engine's hooks)
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _get_initial_state(self):
+        return "running"
+
+    def _check_run_manager(self, what):
+        if not (self.env.su or self.env.user.has_group(CREDIT_MANAGER_GROUP)):
+            raise AccessError(_("Only credit managers may %(what)s.", what=what))
+
+    # The run always works as OdooBot (the engine's fallback): the scheduled
+    # action starts it, nobody else.
+
+
 class SaleReconciliationRunLineMixin(models.AbstractModel):
     """One unit of work of a run (a customer): where it stands, so that a run
     interrupted at any point resumes where it stopped. Only the engine
-    writes lines."""
+    writes lines. A kind names its run model in ``run_id`` and its states in
+    ``state`` (with ``todo`` and ``failed``)."""
 
     _name = "sale.reconciliation.run.line.mixin"
     _description = "Line of a Run Processed in Chunks"
+    _order = "run_id, id"
 
+    # Each kind names its own run model: fields.Many2one("<kind>").
+    run_id = fields.Many2one(
+        "sale.reconciliation.run.mixin",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        readonly=True,
+    )
+    company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, readonly=True
+    )
+    # Each kind lists its states, todo and failed among them:
+    # fields.Selection(selection=[...]). The engine's are a method here, not
+    # a list: Odoo warns when a list of values replaces another list.
+    state = fields.Selection(
+        selection="_selection_state",
+        required=True,
+        default="todo",
+        index=True,
+        readonly=True,
+    )
     reason = fields.Char(readonly=True)
+
+    # -------------------------------------------------------------------------
+    # SELECTION METHODS
+    # -------------------------------------------------------------------------
+
+    @api.model
+    def _selection_state(self):
+        """The states the engine moves a line to."""
+        return [("todo", _("To Do")), ("failed", _("Failed"))]
+
+    # -------------------------------------------------------------------------
+    # CRUD
+    # -------------------------------------------------------------------------
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -171,9 +171,7 @@ class SaleReconciliationStatementRun(models.Model):
     )
     line_ids = fields.One2many(
         "sale.reconciliation.statement.run.line",
-        "run_id",
         string="Customers Processed",
-        readonly=True,
         copy=False,
     )
     failed_line_ids = fields.One2many(
@@ -195,7 +193,6 @@ class SaleReconciliationStatementRun(models.Model):
     confirmed_count = fields.Integer(string="Confirmed", compute="_compute_counts")
     sent_count = fields.Integer(string="Sent", compute="_compute_counts")
     skipped_count = fields.Integer(string="Skipped", compute="_compute_counts")
-    failed_count = fields.Integer(string="Failed", compute="_compute_counts")
     statement_count = fields.Integer(compute="_compute_statement_count")
 
     # -------------------------------------------------------------------------
@@ -212,8 +209,8 @@ class SaleReconciliationStatementRun(models.Model):
                 date_to=run.date_to or "",
             )
 
-    # Counted on the fly rather than stored: workers processing chunks of a
-    # run at once then never write its row.
+    # OVERRIDES the run engine's counts: a customer whose statements were
+    # sent was generated and confirmed too.
     @api.depends("line_ids.state")
     def _compute_counts(self):
         counts = self._get_line_counts()

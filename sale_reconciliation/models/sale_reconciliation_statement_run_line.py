@@ -18,20 +18,10 @@ class SaleReconciliationStatementRunLine(models.Model):
     _name = "sale.reconciliation.statement.run.line"
     _description = "Customer of a Statement Run"
     _inherit = ["sale.reconciliation.run.line.mixin"]
-    _order = "run_id, id"
     _check_company_auto = True
 
-    run_id = fields.Many2one(
-        "sale.reconciliation.statement.run",
-        required=True,
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-    )
-    company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
-    partner_id = fields.Many2one(
-        "res.partner", string="Customer", required=True, index=True, readonly=True
-    )
+    run_id = fields.Many2one("sale.reconciliation.statement.run")
+    partner_id = fields.Many2one(index=True)
     date_from = fields.Date(
         string="From",
         required=True,
@@ -39,9 +29,7 @@ class SaleReconciliationStatementRunLine(models.Model):
         help="Start of this customer's statement: the run's, or the quarter's "
         "for a customer with quarterly statements.",
     )
-    state = fields.Selection(
-        selection=LINE_STATES, required=True, default="todo", index=True, readonly=True
-    )
+    state = fields.Selection(selection=LINE_STATES)
     statement_ids = fields.Many2many(
         "sale.reconciliation.statement",
         string="Statements",
