@@ -1,7 +1,32 @@
+from contextlib import contextmanager
+from unittest.mock import patch
+
 from odoo import Command, fields
 from odoo.tests import new_test_user
+from odoo.tools import mute_logger
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+ENGINE_LOGGER = "odoo.addons.sale_reconciliation.models.sale_reconciliation_run_mixin"
+
+
+@contextmanager
+def broken_chunks(run_class, is_broken):
+    """The chunks of the runs for which ``is_broken(run)`` is true raise a
+    programming error (a division by zero), as a whole; the engine's log of
+    it is muted. ``run_class`` is the Python class of the run kind."""
+    process_lines = run_class._process_lines
+
+    def process_or_break(run, lines):
+        if is_broken(run):
+            raise ZeroDivisionError("division by zero in a chunk")
+        return process_lines(run, lines)
+
+    with (
+        patch.object(run_class, "_process_lines", process_or_break),
+        mute_logger(ENGINE_LOGGER),
+    ):
+        yield
 
 
 class SaleReconciliationCommon(AccountTestInvoicingCommon):
@@ -226,6 +251,49 @@ class StatementCommon(SaleReconciliationCommon):
         invoice.invoice_date_due = fields.Date.to_date(due or date)
         invoice.action_post()
         return invoice
+
+    @classmethod
+    def create_invoiced_customers(cls, name, count, email_domain):
+        """``count`` companies with an email, each with an invoice of 100.0
+        of 3 April 2025."""
+        customers = cls.env["res.partner"].create(
+            [
+                {
+                    "name": f"{name} {index}",
+                    "is_company": True,
+                    "email": f"accounts{index}@{email_domain}",
+                }
+                for index in range(count)
+            ]
+        )
+        for customer in customers:
+            cls.invoice_at("2025-04-03", 100.0, partner=customer)
+        return customers
+
+    def make_statement_run(self, partners, operation="send", user=None, **values):
+        """A draft statement run of April 2025 for ``partners``, created by
+        ``user`` (default: the test's user)."""
+        Run = self.env["sale.reconciliation.statement.run"]
+        run = (Run.with_user(user) if user else Run).create(
+            {
+                "date_from": "2025-04-01",
+                "date_to": "2025-04-30",
+                "customer_scope": "selected",
+                "partner_ids": [Command.set(partners.ids)],
+                "operation": operation,
+                **values,
+            }
+        )
+        return run.with_env(self.env)
+
+    def process_statement_runs(self, max_calls=50):
+        """Call the scheduled action as Odoo does while work remains."""
+        Run = self.env["sale.reconciliation.statement.run"]
+        for _call in range(max_calls):
+            if not Run.search_count([("state", "=", "running")]):
+                return
+            Run._cron_process_runs()
+        self.fail(f"statement runs still running after {max_calls} chunks")
 
     def pay_at(self, invoices, date, amount=None):
         return self.pay(invoices, amount=amount, payment_date=fields.Date.to_date(date))

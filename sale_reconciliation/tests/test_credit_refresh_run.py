@@ -19,9 +19,8 @@ from odoo.addons.sale_reconciliation.models.sale_reconciliation_credit_refresh_r
     SaleReconciliationCreditRefreshRun,
 )
 
-from .common import StatementCommon
+from .common import StatementCommon, broken_chunks
 
-ENGINE_LOGGER = "odoo.addons.sale_reconciliation.models.sale_reconciliation_run_mixin"
 RUN_LOGGER = (
     "odoo.addons.sale_reconciliation.models.sale_reconciliation_credit_refresh_run"
 )
@@ -223,19 +222,10 @@ class TestCreditRefreshRun(CreditRefreshRunCommon):
         self.assertRecordValues(self.run_of(self.company_2), [{"state": "done"}])
 
     def test_a_company_whose_run_breaks_does_not_stop_the_others(self):
-        process_lines = SaleReconciliationCreditRefreshRun._process_lines
         broken_company = self.company
-
-        def process_or_break(run, lines):
-            if run.company_id == broken_company:
-                raise ZeroDivisionError("division by zero in a chunk")
-            return process_lines(run, lines)
-
-        with (
-            patch.object(
-                SaleReconciliationCreditRefreshRun, "_process_lines", process_or_break
-            ),
-            mute_logger(ENGINE_LOGGER),
+        with broken_chunks(
+            SaleReconciliationCreditRefreshRun,
+            lambda run: run.company_id == broken_company,
         ):
             self.refresh()
 

@@ -2,23 +2,18 @@
 run that goes wrong stops alone, a manager cancels a running run, and a run
 line says what really happened to its statement."""
 
-from unittest.mock import patch
-
 from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
-from odoo.tools import mute_logger
 
 from odoo.addons.sale_reconciliation.models.sale_reconciliation_statement_run import (
     CHUNK_SIZE_PARAM,
     SaleReconciliationStatementRun,
 )
 
-from .common import StatementCommon
-
-ENGINE_LOGGER = "odoo.addons.sale_reconciliation.models.sale_reconciliation_run_mixin"
+from .common import StatementCommon, broken_chunks
 
 
 @tagged("post_install", "-at_install")
@@ -26,18 +21,9 @@ class TestRunEngine(StatementCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.customers = cls.env["res.partner"].create(
-            [
-                {
-                    "name": f"Engine Customer {index}",
-                    "is_company": True,
-                    "email": f"accounts{index}@engine.example.com",
-                }
-                for index in range(3)
-            ]
+        cls.customers = cls.create_invoiced_customers(
+            "Engine Customer", 3, "engine.example.com"
         )
-        for customer in cls.customers:
-            cls.invoice_at("2025-04-03", 100.0, partner=customer)
         cls.starter = new_test_user(
             cls.env,
             login="run_engine_starter",
@@ -45,30 +31,6 @@ class TestRunEngine(StatementCommon):
             company_id=cls.env.company.id,
         )
         cls.bot = cls.env.ref("base.user_root")
-
-    def make_run(self, partners, operation="send", user=None):
-        Run = self.env["sale.reconciliation.statement.run"].with_user(
-            user or self.env.user
-        )
-        run = Run.create(
-            {
-                "date_from": "2025-04-01",
-                "date_to": "2025-04-30",
-                "customer_scope": "selected",
-                "partner_ids": [Command.set(partners.ids)],
-                "operation": operation,
-            }
-        )
-        return run.with_env(self.env)
-
-    def process(self, max_calls=30):
-        """Call the scheduled action as Odoo does while work remains."""
-        Run = self.env["sale.reconciliation.statement.run"]
-        for _call in range(max_calls):
-            if not Run.search_count([("state", "=", "running")]):
-                return
-            Run._cron_process_runs()
-        self.fail(f"statement runs still running after {max_calls} chunks")
 
     def line_of(self, run, partner):
         return run.line_ids.filtered(lambda line: line.partner_id == partner)
@@ -82,9 +44,9 @@ class TestRunEngine(StatementCommon):
         """The starter of a running run is no longer a reconciliation
         manager: the run is processed all the same, as OdooBot, and says so;
         the run started after it by another manager completes too."""
-        first = self.make_run(self.customers[:2], user=self.starter)
+        first = self.make_statement_run(self.customers[:2], user=self.starter)
         first.with_user(self.starter).action_start()
-        second = self.make_run(self.customers[2], operation="confirm")
+        second = self.make_statement_run(self.customers[2], operation="confirm")
         second.action_start()
         self.starter.groups_id = [
             Command.set(
@@ -97,7 +59,7 @@ class TestRunEngine(StatementCommon):
         with self.assertRaises(AccessError):
             first.with_user(self.starter).action_cancel()
 
-        self.process()
+        self.process_statement_runs()
 
         self.assertRecordValues(
             first | second,
@@ -131,7 +93,9 @@ class TestRunEngine(StatementCommon):
     @freeze_time("2025-05-05")
     def test_run_of_a_starter_without_the_company_goes_on(self):
         other_company = self.env["res.company"].create({"name": "Elsewhere Ltd"})
-        run = self.make_run(self.customers[0], operation="confirm", user=self.starter)
+        run = self.make_statement_run(
+            self.customers[0], operation="confirm", user=self.starter
+        )
         run.with_user(self.starter).action_start()
         self.starter.write(
             {
@@ -139,7 +103,7 @@ class TestRunEngine(StatementCommon):
                 "company_ids": [Command.set(other_company.ids)],
             }
         )
-        self.process()
+        self.process_statement_runs()
         self.assertRecordValues(
             run,
             [{"state": "done", "confirmed_count": 1, "processed_by_id": self.bot.id}],
@@ -149,24 +113,12 @@ class TestRunEngine(StatementCommon):
     def test_a_run_that_breaks_fails_alone(self):
         """Any error of a whole chunk (here a programming error) fails that
         run with the error, undoes the chunk, and the other run goes on."""
-        broken = self.make_run(self.customers[:2], operation="generate")
+        broken = self.make_statement_run(self.customers[:2], operation="generate")
         broken.action_start()
-        sound = self.make_run(self.customers[2], operation="confirm")
+        sound = self.make_statement_run(self.customers[2], operation="confirm")
         sound.action_start()
-        process_lines = SaleReconciliationStatementRun._process_lines
-
-        def process_or_break(run, lines):
-            if run == broken:
-                raise ZeroDivisionError("division by zero in a chunk")
-            return process_lines(run, lines)
-
-        with (
-            patch.object(
-                SaleReconciliationStatementRun, "_process_lines", process_or_break
-            ),
-            mute_logger(ENGINE_LOGGER),
-        ):
-            self.process()
+        with broken_chunks(SaleReconciliationStatementRun, lambda run: run == broken):
+            self.process_statement_runs()
 
         self.assertRecordValues(
             broken | sound,
@@ -189,7 +141,7 @@ class TestRunEngine(StatementCommon):
     @freeze_time("2025-05-05")
     def test_cancel_a_running_run_after_its_first_chunk(self):
         self.env["ir.config_parameter"].set_param(CHUNK_SIZE_PARAM, "1")
-        run = self.make_run(self.customers, operation="generate")
+        run = self.make_statement_run(self.customers, operation="generate")
         run.action_start()
         Run = self.env["sale.reconciliation.statement.run"]
         Run._cron_process_runs()
@@ -221,7 +173,7 @@ class TestRunEngine(StatementCommon):
     @freeze_time("2025-05-05")
     def test_line_of_a_statement_cancelled_meanwhile_is_skipped(self):
         self.env["ir.config_parameter"].set_param(CHUNK_SIZE_PARAM, "3")
-        run = self.make_run(self.customers)
+        run = self.make_statement_run(self.customers)
         run.action_start()
         Run = self.env["sale.reconciliation.statement.run"]
         Run._cron_process_runs()  # the generation chunk
@@ -230,7 +182,7 @@ class TestRunEngine(StatementCommon):
         self.line_of(run, cancelled).statement_ids.action_cancel()
         self.line_of(run, deleted).statement_ids.unlink()
 
-        self.process()
+        self.process_statement_runs()
 
         self.assertRecordValues(
             run,

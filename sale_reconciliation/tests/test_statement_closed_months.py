@@ -78,15 +78,6 @@ class TestStatementClosedMonths(StatementCommon):
             )
             self.assertEqual(period.state, "closed")
 
-    def process(self, max_calls=20):
-        """Call the scheduled action as Odoo does while work remains."""
-        Run = self.env["sale.reconciliation.statement.run"]
-        for _call in range(max_calls):
-            if not Run.search_count([("state", "=", "running")]):
-                return
-            Run._cron_process_runs()
-        self.fail("statement runs still running after %s chunks" % max_calls)
-
     def test_september_run_gives_the_quarter_with_july_and_august_closed(self):
         self.close(self.july, self.august)
         run = (
@@ -104,7 +95,7 @@ class TestStatementClosedMonths(StatementCommon):
             )
         )
         run.action_start()
-        self.process()
+        self.process_statement_runs()
         self.assertRecordValues(
             run, [{"state": "done", "sent_count": 2, "failed_count": 0}]
         )

@@ -71,27 +71,6 @@ class TestStatementRun(StatementCommon):
             cls.env, login="statement_run_portal", groups="base.group_portal"
         )
 
-    def make_run(self, partners, operation="send", **values):
-        return self.env["sale.reconciliation.statement.run"].create(
-            {
-                "date_from": "2025-04-01",
-                "date_to": "2025-04-30",
-                "customer_scope": "selected",
-                "partner_ids": [(6, 0, partners.ids)],
-                "operation": operation,
-                **values,
-            }
-        )
-
-    def process(self, max_calls=50):
-        """Call the scheduled action as Odoo does while work remains."""
-        Run = self.env["sale.reconciliation.statement.run"]
-        for _call in range(max_calls):
-            if not Run.search_count([("state", "=", "running")]):
-                return
-            Run._cron_process_runs()
-        self.fail("statement runs still running after %s chunks" % max_calls)
-
     def mails_of(self, statements):
         return self.env["mail.mail"].search(
             [
@@ -103,7 +82,7 @@ class TestStatementRun(StatementCommon):
     def test_run_generates_confirms_and_queues_emails(self):
         self.env.company.statement_cc_salesperson = True
         self.env["ir.config_parameter"].set_param(CHUNK_SIZE_PARAM, "1")
-        run = self.make_run(self.alpha | self.beta)
+        run = self.make_statement_run(self.alpha | self.beta)
         run.action_start()
         self.assertEqual(run.state, "running")
         self.assertEqual(set(run.line_ids.mapped("state")), {"todo"})
@@ -168,9 +147,9 @@ class TestStatementRun(StatementCommon):
                 "email": "ap@alpha.example.com",
             }
         )
-        run = self.make_run(self.alpha)
+        run = self.make_statement_run(self.alpha)
         run.action_start()
-        self.process()
+        self.process_statement_runs()
         mail = self.mails_of(run.statement_ids)
         self.assertEqual(mail.recipient_ids, self.alpha.statement_contact_id)
         self.assertFalse(mail.email_cc)
@@ -202,16 +181,16 @@ class TestStatementRun(StatementCommon):
             (stranger.id, self.alpha.id),
         )
         self.alpha.invalidate_recordset(["statement_contact_id"])
-        run = self.make_run(self.alpha)
+        run = self.make_statement_run(self.alpha)
         run.action_start()
-        self.process()
+        self.process_statement_runs()
         mail = self.mails_of(run.statement_ids)
         self.assertEqual(mail.recipient_ids, self.alpha)
 
     def test_customer_without_email_fails_while_others_are_sent(self):
-        run = self.make_run(self.alpha | self.gamma)
+        run = self.make_statement_run(self.alpha | self.gamma)
         run.action_start()
-        self.process()
+        self.process_statement_runs()
         self.assertRecordValues(
             run,
             [{"state": "failed", "sent_count": 1, "failed_count": 1}],
@@ -230,7 +209,7 @@ class TestStatementRun(StatementCommon):
 
     def test_resume_after_interruption_in_a_chunk(self):
         self.env["ir.config_parameter"].set_param(CHUNK_SIZE_PARAM, "3")
-        run = self.make_run(self.alpha | self.beta | self.quarterly)
+        run = self.make_statement_run(self.alpha | self.beta | self.quarterly)
         run.action_start()
         Run = self.env["sale.reconciliation.statement.run"]
         Run._cron_process_runs()  # the generation chunk
@@ -260,7 +239,7 @@ class TestStatementRun(StatementCommon):
         self.assertFalse(self.mails_of(run.statement_ids))
         self.assertEqual(set(run.statement_ids.mapped("state")), {"draft"})
 
-        self.process()
+        self.process_statement_runs()
         self.assertRecordValues(run, [{"state": "done", "sent_count": 3}])
         statements = self.env["sale.reconciliation.statement"].search(
             [("partner_id", "in", (self.alpha | self.beta | self.quarterly).ids)]
@@ -283,7 +262,7 @@ class TestStatementRun(StatementCommon):
         run = Run.search([("date_from", "=", "2025-04-01")])
         self.assertEqual(len(run), 1)
         self.assertEqual(run.operation, "send")
-        self.process()
+        self.process_statement_runs()
         lines = {line.partner_id: line for line in run.line_ids}
         self.assertEqual(lines[self.quarterly].state, "skipped")
         self.assertIn("Quarterly", lines[self.quarterly].reason)
@@ -299,7 +278,7 @@ class TestStatementRun(StatementCommon):
         with freeze_time("2025-04-02"):
             self.env["sale.reconciliation.statement"]._cron_generate_statements()
         march = Run.search([("date_to", "=", "2025-03-31")])
-        self.process()
+        self.process_statement_runs()
         statement = march.statement_ids.filtered(
             lambda s: s.partner_id == self.quarterly
         )
@@ -315,7 +294,7 @@ class TestStatementRun(StatementCommon):
         )
 
     def test_run_fields_only_the_run_writes(self):
-        run = self.make_run(self.alpha)
+        run = self.make_statement_run(self.alpha)
         with self.assertRaises(UserError):
             run.write({"state": "done"})
         run.action_start()
@@ -338,7 +317,7 @@ class TestStatementRun(StatementCommon):
             run.action_start()
 
     def test_salesperson_and_portal_cannot_run(self):
-        run = self.make_run(self.alpha)
+        run = self.make_statement_run(self.alpha)
         Run = self.env["sale.reconciliation.statement.run"]
         for user in (self.salesperson, self.portal_user):
             with self.assertRaises(AccessError):
@@ -388,11 +367,11 @@ class TestStatementRun(StatementCommon):
 
     def test_review_required_runs_only_generate(self):
         self.env.company.statement_review_required = True
-        run = self.make_run(self.alpha, operation="confirm")
+        run = self.make_statement_run(self.alpha, operation="confirm")
         with self.assertRaises(UserError):
             run.action_start()
         run.operation = "generate"
         run.action_start()
-        self.process()
+        self.process_statement_runs()
         self.assertRecordValues(run, [{"state": "done", "generated_count": 1}])
         self.assertEqual(run.statement_ids.state, "draft")

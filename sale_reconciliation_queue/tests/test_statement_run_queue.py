@@ -22,33 +22,13 @@ class TestStatementRunQueue(StatementCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.customers = cls.env["res.partner"].create(
-            [
-                {
-                    "name": f"Queued Customer {index}",
-                    "is_company": True,
-                    "email": f"accounts{index}@example.com",
-                }
-                for index in range(3)
-            ]
+        cls.customers = cls.create_invoiced_customers(
+            "Queued Customer", 3, "example.com"
         )
-        for customer in cls.customers:
-            cls.invoice_at("2025-04-03", 100.0, partner=customer)
         cls.env["ir.config_parameter"].set_param(CHUNK_SIZE_PARAM, "2")
 
-    def make_run(self, operation="send"):
-        return self.env["sale.reconciliation.statement.run"].create(
-            {
-                "date_from": "2025-04-01",
-                "date_to": "2025-04-30",
-                "customer_scope": "selected",
-                "partner_ids": [(6, 0, self.customers.ids)],
-                "operation": operation,
-            }
-        )
-
     def test_chunks_are_jobs_on_the_channel_and_the_run_ends(self):
-        run = self.make_run()
+        run = self.make_statement_run(self.customers)
         cron = self.env.ref(PROCESS_CRON_XMLID)
         Trigger = self.env["ir.cron.trigger"].sudo()
         triggers_before = Trigger.search_count([("cron_id", "=", cron.id)])
@@ -108,7 +88,7 @@ class TestStatementRunQueue(StatementCommon):
         """Generation jobs only generate: confirming, rendering and sending,
         most of a run, is left to jobs that do not wait for each other, so
         that several workers share it."""
-        run = self.make_run()
+        run = self.make_statement_run(self.customers)
         with trap_jobs() as trap:
             run.action_start()
             jobs = [
@@ -138,7 +118,7 @@ class TestStatementRunQueue(StatementCommon):
         self.assertEqual(set(run.statement_ids.mapped("state")), {"sent"})
 
     def test_a_job_done_again_changes_nothing(self):
-        run = self.make_run(operation="confirm")
+        run = self.make_statement_run(self.customers, operation="confirm")
         with trap_jobs() as trap:
             run.action_start()
             first = trap.enqueued_jobs[0]
@@ -165,7 +145,9 @@ class TestStatementRunQueue(StatementCommon):
             groups="account.group_account_manager,sales_team.group_sale_manager",
             company_id=self.env.company.id,
         )
-        run = self.make_run(operation="confirm").with_user(starter)
+        run = self.make_statement_run(self.customers, operation="confirm").with_user(
+            starter
+        )
         with trap_jobs() as trap:
             run.action_start()
             starter.groups_id = [
