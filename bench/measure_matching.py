@@ -6,7 +6,10 @@
 # with what a commit runs first (env.cr.flush(): the ORM's flush and the
 # precommit hooks, among them Odoo's tracking messages of the invoices
 # paid): Odoo's reconcile() committed does that work too, and the wizard's
-# savepoints do it as they go. Prints "MEASURED {json}".
+# savepoints do it as they go. Then, committed, the scheduled matching
+# (reference and amount rules) called as Odoo's cron worker calls it, once
+# per chunk of customers while some remain: each call is a transaction,
+# the longest printed as match_max_txn_s. Prints "MEASURED {json}".
 import json
 import time
 
@@ -47,6 +50,23 @@ env.cr.flush()
 apply_s = time.perf_counter() - start
 matched = MoveLine.search_count(receivable_open + [("balance", "<", 0)])
 env.cr.rollback()
+
+cron = env.ref("sale_reconciliation.ir_cron_match_payments")
+transactions = []
+start = time.perf_counter()
+while len(transactions) < 10000:
+    _cron, progress = cron._add_progress()
+    env.cr.commit()
+    started = time.perf_counter()
+    env["sale.reconciliation.match"].with_context(
+        ir_cron_progress_id=progress.id
+    )._cron_match()
+    env.cr.commit()
+    transactions.append(time.perf_counter() - started)
+    if not progress.remaining:
+        break
+cron_s = time.perf_counter() - start
+runs = env["sale.reconciliation.match.run"].search([])
 print(
     "MEASURED "
     + json.dumps(
@@ -63,6 +83,11 @@ print(
             "match_apply_s": round(apply_s, 2),
             "match_core_reconcile_s": round(core_s, 2),
             "match_ratio": round((preview_s + apply_s) / core_s, 2),
+            "match_cron_matched": sum(runs.mapped("matched_count")),
+            "match_cron_customers_failed": sum(runs.mapped("failed_count")),
+            "match_cron_chunks": len(transactions),
+            "match_cron_s": round(cron_s, 2),
+            "match_max_txn_s": round(max(transactions), 2),
         }
     )
 )
