@@ -7,11 +7,11 @@ sale_reconciliation_run_mixin.py)."""
 
 import logging
 
-from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo import _, api, fields, models
 
 from .payment_matching import AUTOMATIC_RULES
 from .reconciliation_access import check_reconciliation_manager
-from .sale_reconciliation_run_mixin import RUN_GUARD, is_concurrency_error
+from .sale_reconciliation_run_mixin import is_concurrency_error
 
 _logger = logging.getLogger(__name__)
 
@@ -25,57 +25,36 @@ PROCESS_CRON_XMLID = "sale_reconciliation.ir_cron_match_payments"
 class SaleReconciliationMatchRun(models.Model):
     _name = "sale.reconciliation.match.run"
     _description = "Scheduled Payment Matching"
-    _inherit = ["sale.reconciliation.run.mixin"]
-    _order = "date desc, id desc"
-    _check_company_auto = True
+    _inherit = ["sale.reconciliation.daily.run.mixin"]
 
     _run_line_model = "sale.reconciliation.match.run.line"
     _run_process_cron = PROCESS_CRON_XMLID
     _run_chunk_size_param = CHUNK_SIZE_PARAM
     _run_default_chunk_size = DEFAULT_CHUNK_SIZE
+    _run_count_fields = {
+        "done_count": "done",
+        "failed_count": "failed",
+        "todo_count": "todo",
+    }
 
-    # Runs and their lines are written by the scheduled action only (as
-    # superuser); reconciliation managers read them, and may cancel a
-    # running one.
-    company_id = fields.Many2one(
-        "res.company", required=True, index=True, readonly=True
-    )
-    date = fields.Date(required=True, readonly=True)
+    line_ids = fields.One2many("sale.reconciliation.match.run.line")
     state = fields.Selection(
-        selection=[
-            ("running", "Running"),
-            ("done", "Done"),
-            ("failed", "Failed"),
-            ("cancel", "Cancelled"),
-        ],
-        required=True,
-        default="running",
-        index=True,
-        readonly=True,
         help="Failed: the run went through every customer, and some failed "
         "(they are listed with the reason), or it stopped on an error. "
         "Cancelled: stopped by a reconciliation manager; what was matched "
-        "stays matched.",
-    )
-    line_ids = fields.One2many(
-        "sale.reconciliation.match.run.line",
-        "run_id",
-        string="Customers",
-        readonly=True,
+        "stays matched."
     )
     matched_count = fields.Integer(
         string="Matched",
-        compute="_compute_counts",
+        compute="_compute_match_counts",
         help="Payments and credit notes matched with invoices.",
     )
     refused_count = fields.Integer(
         string="Refused",
-        compute="_compute_counts",
+        compute="_compute_match_counts",
         help="Matches Odoo refused; the customers' lines say why.",
     )
     done_count = fields.Integer(string="Customers Done", compute="_compute_counts")
-    failed_count = fields.Integer(string="Failed", compute="_compute_counts")
-    todo_count = fields.Integer(string="To Do", compute="_compute_counts")
 
     _sql_constraints = [
         (
@@ -89,9 +68,8 @@ class SaleReconciliationMatchRun(models.Model):
     # COMPUTE METHODS
     # -------------------------------------------------------------------------
 
-    @api.depends("line_ids.state", "line_ids.matched_count", "line_ids.refused_count")
-    def _compute_counts(self):
-        counts = self._get_line_counts()
+    @api.depends("line_ids.matched_count", "line_ids.refused_count")
+    def _compute_match_counts(self):
         sums = {
             run.id: (matched, refused)
             for run, matched, refused in self.env[self._run_line_model]._read_group(
@@ -101,55 +79,26 @@ class SaleReconciliationMatchRun(models.Model):
             )
         }
         for run in self:
-            by_state = counts.get(run.id, {})
-            run.done_count = by_state.get("done", 0)
-            run.failed_count = by_state.get("failed", 0)
-            run.todo_count = by_state.get("todo", 0)
             run.matched_count, run.refused_count = sums.get(run.id, (0, 0))
 
-    @api.depends("company_id", "date")
-    def _compute_display_name(self):
-        for run in self:
-            run.display_name = _(
-                "Payment matching of %(company)s on %(date)s",
-                company=run.company_id.name or "",
-                date=run.date or "",
-            )
+    def _get_run_title(self, company_name, date):
+        return _(
+            "Payment matching of %(company)s on %(date)s",
+            company=company_name,
+            date=date,
+        )
 
     # -------------------------------------------------------------------------
     # SCHEDULED ACTION
     # -------------------------------------------------------------------------
 
     @api.model
-    def _cron_process(self):
-        """Start today's run of each company, then match one chunk of
-        customers per call, in its own transaction: the scheduled action is
-        called again at once while some remain. A company whose run cannot
-        start is logged and left for the next day; the others go on."""
-        # sudo: scheduled action - every company's payments, whatever
-        # companies the cron user is allowed in.
-        run_model = self.sudo()
-        today = fields.Date.context_today(run_model)
-        for company in run_model.env["res.company"].search([]):
-            try:
-                with run_model.env.cr.savepoint():
-                    run = run_model._start(company, today)
-            except Exception as exc:  # noqa: BLE001 - the other companies go on
-                if is_concurrency_error(exc):
-                    raise
-                _logger.exception(
-                    "Payment matching in %s not started: nothing matched in it",
-                    company.name,
-                )
-                continue
-            run._schedule_processing()
-        return run_model._cron_process_runs()
-
-    @api.model
     def _start(self, company, today):
         """Today's run of ``company``: one line per customer with payments or
         credit notes and invoices open (none when the company has a run of
-        today, or one still running: the running one goes on)."""
+        today, or one still running: the running one goes on). A company
+        whose run cannot start is logged and tried again at the next call;
+        the other companies go on."""
         if self.search_count(
             [
                 ("company_id", "=", company.id),
@@ -159,21 +108,24 @@ class SaleReconciliationMatchRun(models.Model):
             ]
         ):
             return self
-        partner_ids = self._get_scope_partner_ids(company)
-        if not partner_ids:
+        try:
+            with self.env.cr.savepoint():
+                partner_ids = self._get_scope_partner_ids(company)
+                if not partner_ids:
+                    return self
+                return self._create_run(
+                    company,
+                    today,
+                    [{"partner_id": partner_id} for partner_id in partner_ids],
+                )
+        except Exception as exc:  # noqa: BLE001 - the other companies go on
+            if is_concurrency_error(exc):
+                raise
+            _logger.exception(
+                "Payment matching in %s not started: nothing matched in it",
+                company.name,
+            )
             return self
-        run = RUN_GUARD.allow(self).create(
-            {
-                "company_id": company.id,
-                "date": today,
-                "started_date": fields.Datetime.now(),
-                "processed_by_id": SUPERUSER_ID,
-                "line_ids": [
-                    (0, 0, {"partner_id": partner_id}) for partner_id in partner_ids
-                ],
-            }
-        )
-        return run.with_env(self.env)
 
     @api.model
     def _get_scope_partner_ids(self, company):
@@ -198,15 +150,10 @@ class SaleReconciliationMatchRun(models.Model):
     # PROCESSING (the run engine's hooks)
     # -------------------------------------------------------------------------
 
-    @api.model
-    def _get_initial_state(self):
-        return "running"
-
     def _check_run_manager(self, what):
+        # OVERRIDE: the matching is the reconciliation managers' (the daily
+        # runs' default is the credit managers').
         check_reconciliation_manager(self.env, what)
-
-    # The run always works as OdooBot (the engine's fallback, as follow-up
-    # runs do): nobody starts it but the scheduled action.
 
     def _process_lines(self, lines):
         """Match these customers together, their proposals reconciled in
@@ -287,33 +234,15 @@ class SaleReconciliationMatchRunLine(models.Model):
     _name = "sale.reconciliation.match.run.line"
     _description = "Customer of a Scheduled Payment Matching"
     _inherit = ["sale.reconciliation.run.line.mixin"]
-    _order = "run_id, id"
 
-    run_id = fields.Many2one(
-        "sale.reconciliation.match.run",
-        required=True,
-        index=True,
-        ondelete="cascade",
-        readonly=True,
-    )
-    company_id = fields.Many2one(related="run_id.company_id", store=True, index=True)
-    partner_id = fields.Many2one(
-        "res.partner",
-        string="Customer",
-        required=True,
-        ondelete="cascade",
-        readonly=True,
-    )
+    run_id = fields.Many2one("sale.reconciliation.match.run")
+    partner_id = fields.Many2one(ondelete="cascade")
     state = fields.Selection(
         selection=[
             ("todo", "To Do"),
             ("done", "Done"),
             ("failed", "Failed"),
-        ],
-        required=True,
-        default="todo",
-        index=True,
-        readonly=True,
+        ]
     )
     matched_count = fields.Integer(
         string="Matched",
