@@ -195,7 +195,7 @@ class SaleOrder(models.Model):
                 # The order keeps its figures; the change goes through.
                 refresh._note_failure(order, error)
                 continue
-            order.update(
+            order._set_reconciliation_figures(
                 {
                     "reconciliation_state": analysis["state"],
                     "reconciliation_amount_invoiced": analysis["invoiced"],
@@ -204,6 +204,24 @@ class SaleOrder(models.Model):
                     - analysis["paid"],
                 }
             )
+
+    def _set_reconciliation_figures(self, figures):
+        """Assign the figures that changed; those that did not keep their
+        stored value (an amount assigned costs the ORM a currency lookup,
+        which is most of this computation)."""
+        self.ensure_one()
+        currency = self.currency_id
+        changed = {
+            fname: value
+            for fname, value in figures.items()
+            if (
+                self[fname] != value
+                if fname == "reconciliation_state"
+                else currency.compare_amounts(self[fname], value)
+            )
+        }
+        if changed:
+            self.update(changed)
 
     @api.depends(
         "reconciliation_state",
@@ -730,6 +748,14 @@ class SaleOrder(models.Model):
         product_lines = lines.filtered(
             lambda line: not line.is_downpayment and line.product_id.type != "combo"
         )
+        if not lines.invoice_lines and any(
+            line._reconciliation_compare_qty(line.product_uom_qty, 0.0) > 0
+            for line in product_lines
+        ):
+            # Nothing invoiced yet of something ordered (an order just
+            # confirmed): open, whatever is delivered, with no mismatch (what
+            # follows would find the same, at many times the cost).
+            return {"state": "open", "invoiced": 0.0, "paid": 0.0, "mismatches": []}
         posted_invoice_lines = lines.invoice_lines.filtered(
             lambda aml: aml.parent_state == "posted"
             and aml.move_id.move_type in CUSTOMER_MOVE_TYPES
