@@ -268,6 +268,11 @@ class SaleReconciliationRunMixin(models.AbstractModel):
     def _schedule_processing(self):
         """Wake the scheduled action that processes running runs. The
         sale_reconciliation_queue add-on makes jobs of the chunks instead."""
+        if not self.filtered(lambda run: run.state == "running"):
+            # No run started (a daily run's company had nothing to do): a
+            # trigger would call the scheduled action again at once, which
+            # would trigger itself again, without end.
+            return
         cron = self.env.ref(self._run_process_cron, raise_if_not_found=False)
         if cron:
             cron._trigger()

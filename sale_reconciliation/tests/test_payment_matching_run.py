@@ -11,6 +11,9 @@ from odoo.tests import tagged
 from odoo.addons.sale_reconciliation.models.sale_reconciliation_match_run import (
     CHUNK_SIZE_PARAM,
 )
+from odoo.addons.sale_reconciliation.models.sale_reconciliation_run_mixin import (
+    SaleReconciliationRunMixin,
+)
 
 from .test_payment_matching import PaymentMatchingCommon
 
@@ -258,3 +261,20 @@ class TestScheduledMatching(PaymentMatchingCommon):
         self.assertFalse(self.runs(company_3))
         self.assertIn(company_3.name, "\n".join(logs.output))
         self.assertIn("company data broken", "\n".join(logs.output))
+
+    def test_nothing_to_match_does_not_call_again(self):
+        """With no customer to match, the scheduled action starts no run and
+        does not wake itself: Odoo calls it again at its next interval only
+        (a trigger of its own would call it again at once, without end)."""
+        cron = self.env.ref(CRON_XMLID)
+        cron.active = True  # Odoo ignores the triggers of an inactive one
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        triggers = Trigger.search_count([("cron_id", "=", cron.id)])
+        self.assertEqual(self.call_cron(), (0, 0))
+        self.assertFalse(self.runs())
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), triggers)
+        # The engine's own wake-up, which sale_reconciliation_queue replaces.
+        SaleReconciliationRunMixin._schedule_processing(
+            self.env["sale.reconciliation.match.run"]
+        )
+        self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), triggers)
