@@ -90,8 +90,14 @@ class AccountPayment(models.Model):
                 state = "unmatched"
             else:
                 state = "partial"
-            payment.reconciliation_state = state
-            payment.reconciliation_amount_unallocated = unallocated
+            # Only what changed is assigned: an amount assigned costs the ORM
+            # a currency lookup.
+            if payment.reconciliation_state != state:
+                payment.reconciliation_state = state
+            if currency.compare_amounts(
+                payment.reconciliation_amount_unallocated, unallocated
+            ):
+                payment.reconciliation_amount_unallocated = unallocated
 
     # -------------------------------------------------------------------------
     # CRUD METHODS
