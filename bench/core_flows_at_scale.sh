@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/common.sh
 
-ROUNDS=${ROUNDS:-9}
+ROUNDS=${ROUNDS:-15}
 prefix=sale_reconciliation_bench_core_$$
 work=$(mktemp -d -t sale_reconciliation_bench.XXXXXX)
 cleanup() {

@@ -178,7 +178,6 @@ class SaleOrder(models.Model):
     def _compute_reconciliation(self):
         confirmed = self.filtered(lambda order: order.state == "sale")
         (self - confirmed).update(ORDER_FIGURES)
-        confirmed._touch_reconciliation_rows()
         try:
             confirmed._prefetch_reconciliation_data()
         except psycopg2.Error:
@@ -186,6 +185,7 @@ class SaleOrder(models.Model):
         except Exception:  # noqa: BLE001 - each order reads its own below
             _logger.exception("Reconciliation figures: prefetching failed")
         refresh = self.env["sale.reconciliation.status.refresh"]
+        unchanged = self.browse()
         for order in confirmed:
             try:
                 analysis = order._get_reconciliation_analysis()
@@ -194,8 +194,9 @@ class SaleOrder(models.Model):
             except Exception as error:  # noqa: BLE001 - queued, tried again
                 # The order keeps its figures; the change goes through.
                 refresh._note_failure(order, error)
+                unchanged |= order
                 continue
-            order._set_reconciliation_figures(
+            if not order._set_reconciliation_figures(
                 {
                     "reconciliation_state": analysis["state"],
                     "reconciliation_amount_invoiced": analysis["invoiced"],
@@ -203,12 +204,19 @@ class SaleOrder(models.Model):
                     "reconciliation_amount_due": analysis["invoiced"]
                     - analysis["paid"],
                 }
-            )
+            ):
+                unchanged |= order
+        # The orders whose figures changed are updated when the ORM writes
+        # them; the others are updated all the same.
+        unchanged._touch_reconciliation_rows()
 
     def _set_reconciliation_figures(self, figures):
         """Assign the figures that changed; those that did not keep their
         stored value (an amount assigned costs the ORM a currency lookup,
-        which is most of this computation)."""
+        which is most of this computation).
+
+        :return: whether any figure changed
+        """
         self.ensure_one()
         currency = self.currency_id
         changed = {
@@ -222,6 +230,7 @@ class SaleOrder(models.Model):
         }
         if changed:
             self.update(changed)
+        return bool(changed)
 
     @api.depends(
         "reconciliation_state",
