@@ -185,7 +185,7 @@ class SaleOrder(models.Model):
         except Exception:  # noqa: BLE001 - each order reads its own below
             _logger.exception("Reconciliation figures: prefetching failed")
         refresh = self.env["sale.reconciliation.status.refresh"]
-        unchanged = self.browse()
+        unchanged_ids = []
         for order in confirmed:
             try:
                 analysis = order._get_reconciliation_analysis()
@@ -194,7 +194,7 @@ class SaleOrder(models.Model):
             except Exception as error:  # noqa: BLE001 - queued, tried again
                 # The order keeps its figures; the change goes through.
                 refresh._note_failure(order, error)
-                unchanged |= order
+                unchanged_ids.append(order.id)
                 continue
             if not order._set_reconciliation_figures(
                 {
@@ -205,10 +205,10 @@ class SaleOrder(models.Model):
                     - analysis["paid"],
                 }
             ):
-                unchanged |= order
+                unchanged_ids.append(order.id)
         # The orders whose figures changed are updated when the ORM writes
         # them; the others are updated all the same.
-        unchanged._touch_reconciliation_rows()
+        self.browse(unchanged_ids)._touch_reconciliation_rows()
 
     def _set_reconciliation_figures(self, figures):
         """Assign the figures that changed; those that did not keep their
@@ -219,15 +219,14 @@ class SaleOrder(models.Model):
         """
         self.ensure_one()
         currency = self.currency_id
-        changed = {
-            fname: value
-            for fname, value in figures.items()
-            if (
-                self[fname] != value
-                if fname == "reconciliation_state"
-                else currency.compare_amounts(self[fname], value)
-            )
-        }
+        changed = {}
+        for fname, value in figures.items():
+            stored = self[fname]
+            if stored != value and (
+                fname == "reconciliation_state"
+                or currency.compare_amounts(stored, value)
+            ):
+                changed[fname] = value
         if changed:
             self.update(changed)
         return bool(changed)
@@ -349,19 +348,34 @@ class SaleOrder(models.Model):
         """{order: closed sales period} for these orders dated in one, on
         their own date or on ``date_order`` (UTC) if given."""
         Period = self.env["sale.reconciliation.period"]
-        # The day in the company's time zone, whoever edits.
-        days = {
-            order: Period._get_company_day(order.company_id, moment)
-            for order in self
-            if (moment := date_order or order.date_order)
-        }
-        if not days:
+        moments = defaultdict(dict)
+        for order in self:
+            if moment := date_order or order.date_order:
+                moments[order.company_id][order] = moment
+        if not moments:
             return {}
+        # The day in the company's time zone, whoever edits: the periods are
+        # looked for between the first and last days, and each order's day is
+        # only worked out when there is a closed one.
+        time_zones = {company: Period._get_company_tz(company) for company in moments}
+
+        def day(company, moment):
+            return Period._get_company_day(company, moment, time_zones[company])
+
+        bounds = [
+            day(company, moment)
+            for company, by_order in moments.items()
+            for moment in (min(by_order.values()), max(by_order.values()))
+        ]
         closed_period = Period._find_closed_periods(
-            self.company_id, min(days.values()), max(days.values())
+            self.env["res.company"].union(*moments), min(bounds), max(bounds)
         )
+        if not closed_period.periods:
+            return {}
         periods = {
-            order: closed_period(order.company_id, day) for order, day in days.items()
+            order: closed_period(company, day(company, moment))
+            for company, by_order in moments.items()
+            for order, moment in by_order.items()
         }
         return {order: period for order, period in periods.items() if period}
 
@@ -377,12 +391,6 @@ class SaleOrder(models.Model):
                     what=what,
                 )
             )
-
-    def action_confirm(self):
-        # EXTENDS sale: no closed period to check, Odoo dates the order now
-        # (_prepare_confirmation_values), after every closed period.
-        self._check_credit_before_confirm()
-        return super().action_confirm()
 
     def _action_cancel(self):
         # EXTENDS sale: a confirmed sale of a closed period stays; quotations
@@ -428,15 +436,16 @@ class SaleOrder(models.Model):
             # A sale of a closed period stays one (_action_cancel says so too).
             confirmed._check_sales_period_open(_("cancel"))
         if vals.get("state") == "sale":
-            # Whoever writes the state, not only action_confirm: credit control
-            # stops the quotations it refuses.
+            # Whoever writes the state (action_confirm among them, before its
+            # side effects): credit control stops the quotations it refuses.
             (self - confirmed)._check_credit_before_confirm()
-        # Confirmed orders count in the customer's credit exposure.
+        # Confirmed orders count in the customer's credit exposure: those
+        # confirmed before the write (for the customer they leave) and after.
         credit_changes = bool(
             {"state", "partner_id", "order_line", "currency_id", "company_id"} & fnames
         )
         if credit_changes:
-            self._mark_credit_refresh()
+            confirmed._mark_credit_refresh()
         result = super().write(vals)
         if ({"state"} | ORDER_AMOUNT_FIELDS) & fnames:
             # Nor is a sale made in a closed period: orders confirmed by this
@@ -594,9 +603,12 @@ class SaleOrder(models.Model):
         order's own payments do."""
         pending = defaultdict(float)
         refusals = {}
+        blocking = self.company_id.filtered(lambda c: c.credit_policy == "block")
+        if not blocking:
+            return refusals
         for order in self.filtered(lambda o: o.state in ("draft", "sent")):
             company = order.company_id
-            if company.credit_policy != "block":
+            if company not in blocking:
                 continue
             if company.credit_confirm_paid_online and order._is_paid_online():
                 continue
@@ -753,18 +765,19 @@ class SaleOrder(models.Model):
             currency) and ``mismatches`` (translated reasons, one per issue)
         """
         self.ensure_one()
-        lines = self.order_line.filtered(lambda line: not line.display_type)
-        product_lines = lines.filtered(
-            lambda line: not line.is_downpayment and line.product_id.type != "combo"
-        )
-        if not lines.invoice_lines and any(
-            line._reconciliation_compare_qty(line.product_uom_qty, 0.0) > 0
-            for line in product_lines
+        if not self.order_line.invoice_lines and any(
+            line._is_reconciliation_product_line()
+            and line._reconciliation_compare_qty(line.product_uom_qty, 0.0) > 0
+            for line in self.order_line
         ):
             # Nothing invoiced yet of something ordered (an order just
             # confirmed): open, whatever is delivered, with no mismatch (what
             # follows would find the same, at many times the cost).
             return {"state": "open", "invoiced": 0.0, "paid": 0.0, "mismatches": []}
+        lines = self.order_line.filtered(lambda line: not line.display_type)
+        product_lines = lines.filtered(
+            lambda line: line._is_reconciliation_product_line()
+        )
         posted_invoice_lines = lines.invoice_lines.filtered(
             lambda aml: aml.parent_state == "posted"
             and aml.move_id.move_type in CUSTOMER_MOVE_TYPES

@@ -126,6 +126,16 @@ class SaleOrderLine(models.Model):
             self.product_uom.name,
         )
 
+    def _is_reconciliation_product_line(self):
+        """Whether the line's quantities are reconciled: a product line, not
+        a section, note, down payment or combo (whose items are)."""
+        self.ensure_one()
+        return not (
+            self.display_type
+            or self.is_downpayment
+            or self.product_id.type == "combo"
+        )
+
     def _reconciliation_compare_qty(self, qty1, qty2):
         self.ensure_one()
         rounding = self.product_uom.rounding or 0.01

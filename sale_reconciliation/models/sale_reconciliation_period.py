@@ -600,12 +600,11 @@ class SaleReconciliationPeriod(models.Model):
         return pytz.timezone(company.sudo().partner_id.tz or "UTC")
 
     @api.model
-    def _get_company_day(self, company, moment):
+    def _get_company_day(self, company, moment, tz=None):
         """The day of ``company`` a UTC datetime (such as an order's date)
-        falls on."""
-        return (
-            pytz.utc.localize(moment).astimezone(self._get_company_tz(company)).date()
-        )
+        falls on; ``tz``: the company's time zone, when the caller has it."""
+        tz = tz or self._get_company_tz(company)
+        return pytz.utc.localize(moment).astimezone(tz).date()
 
     @api.model
     def _get_company_today(self, company):
@@ -626,8 +625,9 @@ class SaleReconciliationPeriod(models.Model):
 
     @api.model
     def _find_closed_periods(self, companies, date_from, date_to):
-        """The closed periods of ``companies`` overlapping the dates, with a
-        function telling the one a company's span of days falls in."""
+        """A function telling the closed period of ``companies`` a company's
+        span of days falls in, among those overlapping the dates (its
+        ``periods``)."""
         # sudo: reading periods - whoever changes a document must be told its
         # period is closed, even without access to the periods.
         periods = self.sudo().search(
@@ -652,6 +652,8 @@ class SaleReconciliationPeriod(models.Model):
                 None,
             )
 
+        # Whether there is any to look for at all.
+        closed_period.periods = periods
         return closed_period
 
     @api.model
