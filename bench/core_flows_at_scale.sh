@@ -3,7 +3,7 @@
 # same way, one without and one with the module, vacuumed and analysed;
 # ROUNDS rounds of measure_core_flows.py (confirm orders, post invoices,
 # register payments, reconcile payments with invoices), the two databases
-# taking turns step by step in one process. Prints one line: CORE k=v ...,
+# taking turns slice by slice in one process. Prints one line: CORE k=v ...,
 # with each side's medians and the ratios with / without (median of the
 # rounds' ratios; 1.00: no cost).
 set -euo pipefail
@@ -33,7 +33,7 @@ run_odoo -d "${prefix}_with" -i sale_reconciliation --stop-after-init >"$work/wi
 for side in without with; do
     psql -d "${prefix}_$side" -XqAc "VACUUM ANALYZE" >/dev/null
 done
-echo "==> $ROUNDS rounds, both databases taking turns step by step" >&2
+echo "==> $ROUNDS rounds, both databases taking turns slice by slice" >&2
 ROUNDS=$ROUNDS "$PYTHON" bench/measure_core_flows.py "$work/odoo.cfg" \
     "${prefix}_without" "${prefix}_with" 2>"$work/rounds.log" |
     grep '^ROUND ' | sed 's/^ROUND //' >"$work/rounds" || true

@@ -9,7 +9,12 @@ of them (Odoo's wizard, which reconciles it) and reconcile payments entered
 on account with the other half (Odoo's reconcile()). The two databases take
 turns step by step (confirm without, confirm with, post without, ...; the
 side that goes first alternates with the rounds), so a slower moment of the
-machine weighs on both sides alike. Each step is timed up to what its commit
+machine weighs on both sides alike. Within a step, the documents are done in
+CORE_SLICES slices, the two sides taking turns slice by slice (the side that
+goes first alternating too), so that the machine's swings of a few seconds
+(the same step on the same database varies by a fifth from one try to the
+next here) fall on both sides alike; each side's time of the step is the sum
+of its slices. Each slice is timed up to what its commit
 would run (flush and pre-commit hooks, where modules put deferred work); the
 round is then rolled back, so every round starts from the same databases.
 
@@ -37,6 +42,17 @@ n_orders = int(os.environ.get("CORE_ORDERS", "100"))
 n_customers = int(os.environ.get("CORE_CUSTOMERS", "10"))
 n_warmup_orders = int(os.environ.get("CORE_WARMUP_ORDERS", "10"))
 n_rounds = int(os.environ.get("ROUNDS", "5"))
+n_slices = int(os.environ.get("CORE_SLICES", "5"))
+
+
+def slices(records):
+    """``records`` cut in n_slices parts as equal as they can be."""
+    size, extra = divmod(len(records), n_slices)
+    start = 0
+    for index in range(n_slices):
+        end = start + size + (1 if index < extra else 0)
+        yield records[start:end]
+        start = end
 
 
 def timed(env, function):
@@ -53,7 +69,7 @@ def timed(env, function):
 
 
 def flows(env, n_orders):
-    """Yield the time of each step of STEPS, in turn."""
+    """Yield the time of each slice of each step of STEPS, in turn."""
     customers = env["res.partner"].create(
         [{"name": f"Core Customer {i}", "is_company": True} for i in range(n_customers)]
     )
@@ -77,20 +93,23 @@ def flows(env, n_orders):
             for i in range(n_orders)
         ]
     )
-    yield timed(env, orders.action_confirm)
+    for part in slices(orders):
+        yield timed(env, part.action_confirm)
 
     invoices = orders._create_invoices(grouped=True)
-    yield timed(env, invoices.action_post)
+    for part in slices(invoices):
+        yield timed(env, part.action_post)
 
     to_register = invoices[: n_orders // 2]
 
-    def register():
-        for invoice in to_register:
+    def register(part):
+        for invoice in part:
             env["account.payment.register"].with_context(
                 active_model="account.move", active_ids=invoice.ids
             ).create({})._create_payments()
 
-    yield timed(env, register)
+    for part in slices(to_register):
+        yield timed(env, lambda part=part: register(part))
 
     to_reconcile = invoices[n_orders // 2 :]
     payments = env["account.payment"].create(
@@ -116,16 +135,17 @@ def flows(env, n_orders):
         for payment, invoice in zip(payments, to_reconcile, strict=True)
     ]
 
-    def reconcile():
-        for lines in pairs:
+    def reconcile(part):
+        for lines in part:
             lines.reconcile()
 
-    yield timed(env, reconcile)
+    for index in range(n_slices):
+        yield timed(env, lambda index=index: reconcile(pairs[index::n_slices]))
 
 
 def run_round(registries, n_orders, first):
-    """One round on both databases, taking turns step by step; ``first`` is
-    the side that starts each step. Returns {"<step>_<side>_s": seconds}."""
+    """One round on both databases, taking turns slice by slice; ``first``
+    is the side that starts each step. Returns {"<step>_<side>_s": seconds}."""
     sides = [first, "with" if first == "without" else "without"]
     cursors = {side: registries[side].cursor() for side in sides}
     try:
@@ -133,10 +153,11 @@ def run_round(registries, n_orders, first):
             side: flows(api.Environment(cursors[side], SUPERUSER_ID, {}), n_orders)
             for side in sides
         }
-        figures = {}
+        figures = {f"{step}_{side}_s": 0.0 for step in STEPS for side in sides}
         for step in STEPS:
-            for side in sides:
-                figures[f"{step}_{side}_s"] = next(runs[side])
+            for index in range(n_slices):
+                for side in sides if index % 2 == 0 else reversed(sides):
+                    figures[f"{step}_{side}_s"] += next(runs[side])
         return figures
     finally:
         for cr in cursors.values():
