@@ -57,6 +57,51 @@ class TestCreditControl(StatementCommon):
         self.env.cr.precommit.run()
         self.Profile._cron_refresh_queued()
 
+    def queued_customers(self):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT partner_id FROM sale_reconciliation_credit_refresh "
+            "WHERE company_id = %s",
+            [self.company.id],
+        )
+        return {partner_id for (partner_id,) in self.env.cr.fetchall()}
+
+    def test_confirmed_order_queues_its_customer_and_wakes_the_refresh(self):
+        cron = self.env.ref(
+            "sale_reconciliation.ir_cron_refresh_queued_credit_profiles"
+        )
+        contact = self.env["res.partner"].create(
+            {"name": "Buyer", "parent_id": self.customer.id}
+        )
+        order = self.quotation(100.0, partner=contact)
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        self.env.cr.execute(
+            "DELETE FROM sale_reconciliation_credit_refresh; "
+            "DELETE FROM ir_cron_trigger WHERE cron_id = %s",
+            [cron.id],
+        )
+
+        order.with_user(self.salesperson).action_confirm()
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        self.assertEqual(self.queued_customers(), {self.customer.id})
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        self.assertEqual(len(triggers), 1)
+        self.assertLessEqual(triggers.call_at, fields.Datetime.now())
+
+        # A scheduled action switched off is not woken; the customer is
+        # queued all the same.
+        cron.active = False
+        self.env.cr.execute("DELETE FROM sale_reconciliation_credit_refresh")
+        order.with_user(self.salesperson)._action_cancel()
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        self.assertEqual(self.queued_customers(), {self.customer.id})
+        self.assertEqual(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), 1
+        )
+
     # -------------------------------------------------------------------------
     # Exposure
     # -------------------------------------------------------------------------
