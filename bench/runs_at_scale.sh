@@ -12,6 +12,9 @@
 #    run_2workers_s (from the start of the run to its end);
 # The data has CUSTOMERS customers (1,000 by default); the runs cover all of
 # them, or the first RUN_CUSTOMERS.
+# run_1worker_cpu_busy, run_2workers_cpu_busy: the share of the machine's
+# CPU time (all cores) in use during each queue run; the jobs, with when
+# each started and how long it took, go to the standard error.
 # run_max_rss_mb: the largest resident memory of an Odoo process doing the
 # work (the process of 1, every process of the servers of 2, sampled).
 #
@@ -121,6 +124,10 @@ serve() {
     tail -30 "$log" >&2
     fail "Odoo did not start on port $port"
 }
+# cpu_jiffies: the machine's busy and idle CPU time so far (/proc/stat).
+cpu_jiffies() {
+    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat
+}
 # rss_mb: the largest resident memory (MB) of the server's Odoo processes now.
 rss_mb() {
     ps -o rss=,args= -s "$server_pid" 2>/dev/null \
@@ -170,6 +177,7 @@ queue_run() {
         --no-http --log-level=warn <bench/measure_runs.py 2>"$work/start$capacity.log" \
         | grep '^STARTED ') || { tail -30 "$work/start$capacity.log" >&2; fail "start"; }
     read -r _ run_id started <<<"$started"
+    cpu_before=$(cpu_jiffies)
     while :; do
         rss=$(rss_mb)
         [ "${rss:-0}" -gt "$queue_rss_mb" ] && queue_rss_mb=$rss
@@ -182,6 +190,12 @@ queue_run() {
     done
     queue_s=$(awk -v now="$(date +%s.%N)" -v started="$started" \
         'BEGIN { printf "%.1f", now - started }')
+    # How busy the machine's cores were during the run: the part of its
+    # CPU time a second slot could still use.
+    read -r busy_before idle_before <<<"$cpu_before"
+    read -r busy_after idle_after <<<"$(cpu_jiffies)"
+    queue_cpu_busy=$(awk -v b=$((busy_after - busy_before)) -v i=$((idle_after - idle_before)) \
+        'BEGIN { printf "%.2f", b / (b + i) }')
     stop_server
     check "$name" "$log" >/dev/null
     # How the jobs ran: how many, how often retried, and how many at once
@@ -191,24 +205,27 @@ queue_run() {
     # tries after the first, plus those postponements.
     queue_retries=$(sql "$name" "SELECT COALESCE(SUM(GREATEST(retry - 1, 0)), 0) + COUNT(*) FILTER (WHERE eta IS NOT NULL AND retry <= 1) FROM queue_job")
     echo "    jobs: $(sql "$name" "SELECT COUNT(*) || ' jobs, ' || $queue_retries || ' retries, at most ' || COALESCE(MAX(overlap), 0) || ' at once' FROM (SELECT j.retry, (SELECT COUNT(*) FROM queue_job o WHERE o.date_started <= j.date_started AND o.date_done > j.date_started) AS overlap FROM queue_job j) jobs")" >&2
+    # Each job: when it started (from the first), how long it took, what.
+    sql "$name" "SELECT to_char(EXTRACT(EPOCH FROM date_started - MIN(date_started) OVER ()), 'FM9990.0') || 's ' || to_char(EXTRACT(EPOCH FROM date_done - date_started), 'FM9990.0') || 's ' || name FROM queue_job ORDER BY date_started" \
+        | sed 's/^/      /' >&2
     dropdb "$name"
     rm -rf "$work/data/filestore/$name"
 }
 echo "==> run by queue_job, $WORKERS HTTP workers, channel capacity 1" >&2
 queue_run 1
-run_1worker_s=$queue_s rss_1=$queue_rss_mb retries_1=$queue_retries
+run_1worker_s=$queue_s rss_1=$queue_rss_mb retries_1=$queue_retries busy_1=$queue_cpu_busy
 echo "==> run by queue_job, $WORKERS HTTP workers, channel capacity 2" >&2
 queue_run 2
-run_2workers_s=$queue_s rss_2=$queue_rss_mb retries_2=$queue_retries
+run_2workers_s=$queue_s rss_2=$queue_rss_mb retries_2=$queue_retries busy_2=$queue_cpu_busy
 
 "$PYTHON" - "$measured" "$statements" "$pdf_kb" "$run_1worker_s" "$run_2workers_s" \
-    "$rss_1" "$rss_2" "$((retries_1 + retries_2))" <<'PY'
+    "$rss_1" "$rss_2" "$((retries_1 + retries_2))" "$busy_1" "$busy_2" <<'PY'
 import json
 import os
 import sys
 
 measured = json.loads(sys.argv[1].split(" ", 1)[1])
-statements, pdf_kb, one, two, rss_1, rss_2, retries = sys.argv[2:]
+statements, pdf_kb, one, two, rss_1, rss_2, retries, busy_1, busy_2 = sys.argv[2:]
 figures = {
     "customers": int(os.environ["CUSTOMERS"]),
     "run_customers": measured["run_customers"],
@@ -225,6 +242,10 @@ figures = {
 missing = [key for key, value in figures.items() if value in (None, 0, 0.0)]
 # The jobs of both queue runs retried: 0 for a clean run.
 figures["run_job_retries"] = int(retries)
+# The machine's CPU busy during each queue run (0 to 1, every core counted):
+# with one slot busy at b, two slots are at most 1 / b times faster.
+figures["run_1worker_cpu_busy"] = float(busy_1)
+figures["run_2workers_cpu_busy"] = float(busy_2)
 if missing:
     sys.exit(f"ERROR: missing figures: {', '.join(missing)}")
 print("RUNS " + " ".join(f"{k}={v}" for k, v in figures.items()))
