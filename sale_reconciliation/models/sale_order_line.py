@@ -131,9 +131,7 @@ class SaleOrderLine(models.Model):
         a section, note, down payment or combo (whose items are)."""
         self.ensure_one()
         return not (
-            self.display_type
-            or self.is_downpayment
-            or self.product_id.type == "combo"
+            self.display_type or self.is_downpayment or self.product_id.type == "combo"
         )
 
     def _reconciliation_compare_qty(self, qty1, qty2):
