@@ -596,7 +596,7 @@ class SaleOrder(models.Model):
 
     def _get_credit_refusals(self):
         """{order: why credit control refuses to confirm it} of these
-        quotations, under the Block policy, that the customer's credit does not
+        orders not confirmed yet, under the Block policy, that the customer's credit does not
         cover and no credit manager approved. Orders confirmed together add
         up: each one counts the previous ones of the customer. Nothing here
         skips on the caller's say: only the company's settings and the
@@ -606,7 +606,9 @@ class SaleOrder(models.Model):
         blocking = self.company_id.filtered(lambda c: c.credit_policy == "block")
         if not blocking:
             return refusals
-        for order in self.filtered(lambda o: o.state in ("draft", "sent")):
+        # Cancelled orders too: one written straight back to 'sale' is a
+        # confirmation.
+        for order in self.filtered(lambda o: o.state != "sale"):
             company = order.company_id
             if company not in blocking:
                 continue

@@ -221,6 +221,19 @@ class TestCreditControl(StatementCommon):
         within_limit.action_confirm()
         self.assertEqual(within_limit.state, "sale")
 
+    def test_block_refuses_a_cancelled_order_written_back_to_sale(self):
+        """As a salesperson through the API: a cancelled quotation written
+        straight to 'sale' is checked like a confirmation."""
+        self.company.credit_policy = "block"
+        self.invoice_at(self.today, 800.0)
+        order = self.quotation(300.0).with_user(self.salesperson)
+        order._action_cancel()
+        self.assertEqual(order.state, "cancel")
+        with self.assertRaises(UserError) as refusal:
+            order.write({"state": "sale"})
+        self.assertIn("excess $\xa0100.00", str(refusal.exception))
+        self.assertEqual(order.state, "cancel")
+
     def test_block_counts_orders_confirmed_together(self):
         self.company.credit_policy = "block"
         first, second = self.quotation(600.0), self.quotation(600.0)
