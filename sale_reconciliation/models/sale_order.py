@@ -596,11 +596,11 @@ class SaleOrder(models.Model):
 
     def _get_credit_refusals(self):
         """{order: why credit control refuses to confirm it} of these
-        orders not confirmed yet, under the Block policy, that the customer's credit does not
-        cover and no credit manager approved. Orders confirmed together add
-        up: each one counts the previous ones of the customer. Nothing here
-        skips on the caller's say: only the company's settings and the
-        order's own payments do."""
+        orders not confirmed yet, under the Block policy, that the
+        customer's credit does not cover and no credit manager approved.
+        Orders confirmed together add up: each one counts the previous ones
+        of the customer. Nothing here skips on the caller's say: only the
+        company's settings and the order's own payments do."""
         pending = defaultdict(float)
         refusals = {}
         blocking = self.company_id.filtered(lambda c: c.credit_policy == "block")
