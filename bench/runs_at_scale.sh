@@ -137,7 +137,7 @@ rss_mb() {
 # "PDF_COUNT PDF_KB".
 check() {
     local name=$1 log=$2
-    local state sent mails pdfs html kb assets
+    local state sent mails pdfs html kb assets respawns
     state=$(sql "$name" "SELECT string_agg(state, ',') FROM sale_reconciliation_statement_run")
     sent=$(sql "$name" "SELECT COUNT(*) FROM sale_reconciliation_statement WHERE state = 'sent'")
     mails=$(sql "$name" "SELECT COUNT(*) FROM mail_mail m JOIN mail_message msg ON msg.id = m.mail_message_id WHERE msg.model = 'sale.reconciliation.statement'")
@@ -145,6 +145,10 @@ check() {
     html=$(sql "$name" "SELECT COUNT(*) FROM ir_attachment WHERE res_model = 'sale.reconciliation.statement' AND mimetype != 'application/pdf'")
     kb=$(sql "$name" "SELECT ROUND(AVG(file_size) / 1024.0, 1) FROM ir_attachment WHERE res_model = 'sale.reconciliation.statement' AND mimetype = 'application/pdf'")
     assets=$(grep -c 'GET /web/assets/' "$log" || true)
+    # A process of the server that fails at import (the long-polling one,
+    # started again and again) takes a core from the run it measures.
+    respawns=$(grep -c 'odoo_server.py", line [0-9]*, in <module>' "$log" || true)
+    [ "$respawns" = 0 ] || fail "$name: a server process failed to start $respawns times: $(grep -m1 -E '^[a-z_.]+\.[A-Za-z]*(Error|NotFound): ' "$log")"
     echo "    run=$state sent=$sent mails=$mails pdfs=$pdfs html=$html pdf_kb=$kb asset_requests=$assets" >&2
     [ "$state" = done ] || fail "$name: the run ended $state"
     [ "$sent" -gt 0 ] && [ "$mails" = "$sent" ] && [ "$pdfs" = "$sent" ] && [ "$html" = 0 ] \
