@@ -1,5 +1,6 @@
 import logging
 from collections import defaultdict
+from contextlib import nullcontext
 
 import psycopg2
 
@@ -33,6 +34,20 @@ RECONCILIATION_ORDER_FIELDS = {
     "order_line",
 }
 
+# Order fields whose new values change what credit control checks of an
+# order: given with its confirmation, they are checked once written.
+CREDIT_ORDER_FIELDS = {
+    "partner_id",
+    "company_id",
+    "currency_id",
+    "pricelist_id",
+    "order_line",
+    "amount_untaxed",
+    "amount_tax",
+    "amount_total",
+    "credit_approval_ids",
+    "transaction_ids",
+}
 
 # Journal item fields read to reconcile an order, loaded in one go.
 MOVE_LINE_PREFETCH_FIELDS = [
@@ -402,10 +417,22 @@ class SaleOrder(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # EXTENDS sale: no sale is made in a closed period, created confirmed.
-        orders = super().create(vals_list)
-        confirmed = orders.filtered(lambda order: order.state == "sale")
-        confirmed._check_sales_period_open(_("confirm"))
+        # EXTENDS sale: an order created confirmed (by its values, or a
+        # default of the context or of the user) is checked as a
+        # confirmation: no sale is made in a closed period, and credit
+        # control checks it; a refusal leaves nothing created, whoever
+        # catches it.
+        default_state = None
+        if any("state" not in vals for vals in vals_list):
+            default_state = self.default_get(["state"]).get("state")
+        created_confirmed = any(
+            vals.get("state", default_state) == "sale" for vals in vals_list
+        )
+        with self.env.cr.savepoint() if created_confirmed else nullcontext():
+            orders = super().create(vals_list)
+            confirmed = orders.filtered(lambda order: order.state == "sale")
+            confirmed._check_sales_period_open(_("confirm"))
+            confirmed._check_credit_before_confirm(confirmed=True)
         refresh = self.env["sale.reconciliation.status.refresh"]
         refresh._set_new(orders, ORDER_FIGURES)
         refresh._mark(orders=confirmed)
@@ -435,10 +462,15 @@ class SaleOrder(models.Model):
         if "state" in vals and vals["state"] != "sale":
             # A sale of a closed period stays one (_action_cancel says so too).
             confirmed._check_sales_period_open(_("cancel"))
-        if vals.get("state") == "sale":
+        to_confirm = self - confirmed if vals.get("state") == "sale" else self.browse()
+        # New values that credit control reads (lines, customer...), given
+        # with the confirmation, are checked once written: read before, a
+        # larger order or a customer on hold would go through.
+        check_credit_after = bool(to_confirm and CREDIT_ORDER_FIELDS & fnames)
+        if to_confirm and not check_credit_after:
             # Whoever writes the state (action_confirm among them, before its
             # side effects): credit control stops the quotations it refuses.
-            (self - confirmed)._check_credit_before_confirm()
+            to_confirm._check_credit_before_confirm()
         # Confirmed orders count in the customer's credit exposure: those
         # confirmed before the write (for the customer they leave) and after.
         credit_changes = bool(
@@ -446,7 +478,13 @@ class SaleOrder(models.Model):
         )
         if credit_changes:
             confirmed._mark_credit_refresh()
-        result = super().write(vals)
+        if check_credit_after:
+            # A refusal undoes the write, whoever catches it.
+            with self.env.cr.savepoint():
+                result = super().write(vals)
+                to_confirm._check_credit_before_confirm(confirmed=True)
+        else:
+            result = super().write(vals)
         if ({"state"} | ORDER_AMOUNT_FIELDS) & fnames:
             # Nor is a sale made in a closed period: orders confirmed by this
             # write are checked on the date they have now (action_confirm
@@ -483,9 +521,10 @@ class SaleOrder(models.Model):
             fields.Date.context_today(self),
         )
 
-    def _get_partner_credit_figures(self):
+    def _get_partner_credit_figures(self, excluded_orders=None):
         """The credit figures of the order's customer in the order's company
-        (sale.reconciliation.credit.profile._get_credit_figures), or None."""
+        (sale.reconciliation.credit.profile._get_credit_figures), or None;
+        ``excluded_orders``: confirmed orders left out of the exposure."""
         self.ensure_one()
         partner = self.partner_id.commercial_partner_id
         if not partner:
@@ -496,19 +535,23 @@ class SaleOrder(models.Model):
             # reads it why the customer's credit stops it, which needs the
             # customer's accounting figures.
             .sudo()
-            ._get_credit_figures(self.company_id, [partner.id])
+            ._get_credit_figures(
+                self.company_id, [partner.id], excluded_orders=excluded_orders
+            )
             .get(partner.id)
         )
 
-    def _get_credit_check_message(self, pending_amount=0.0):
+    def _get_credit_check_message(self, pending_amount=0.0, excluded_orders=None):
         """Why the customer's credit does not cover this order ('' when it
         does): the holds, and the limit, exposure, this order and the excess
         in the company's currency. ``pending_amount`` is what other orders
-        confirmed with this one add to the exposure."""
+        confirmed with this one add to the exposure; ``excluded_orders``,
+        confirmed orders that are left out of it (this one among them, when
+        checked once confirmed)."""
         self.ensure_one()
         company = self.company_id
         partner = self.partner_id.commercial_partner_id.with_company(company)
-        figures = self._get_partner_credit_figures()
+        figures = self._get_partner_credit_figures(excluded_orders=excluded_orders)
         if not figures:
             return ""
         currency = company.currency_id
@@ -594,13 +637,17 @@ class SaleOrder(models.Model):
             self.currency_id.compare_amounts(self.amount_paid, self.amount_total) >= 0
         )
 
-    def _get_credit_refusals(self):
+    def _get_credit_refusals(self, confirmed=False):
         """{order: why credit control refuses to confirm it} of these
         orders not confirmed yet, under the Block policy, that the
         customer's credit does not cover and no credit manager approved.
         Orders confirmed together add up: each one counts the previous ones
         of the customer. Nothing here skips on the caller's say: only the
-        company's settings and the order's own payments do."""
+        company's settings and the order's own payments do.
+
+        ``confirmed``: these orders were just confirmed, with new values, by
+        the write or create being checked: each is checked as it is now, its
+        customer's exposure leaving them out."""
         pending = defaultdict(float)
         refusals = {}
         blocking = self.company_id.filtered(lambda c: c.credit_policy == "block")
@@ -608,7 +655,9 @@ class SaleOrder(models.Model):
             return refusals
         # Cancelled orders too: one written straight back to 'sale' is a
         # confirmation.
-        for order in self.filtered(lambda o: o.state != "sale"):
+        to_check = self if confirmed else self.filtered(lambda o: o.state != "sale")
+        excluded_orders = to_check if confirmed else None
+        for order in to_check:
             company = order.company_id
             if company not in blocking:
                 continue
@@ -617,16 +666,18 @@ class SaleOrder(models.Model):
             if company.credit_bypass_prepaid and order._is_credit_prepaid():
                 continue
             key = (order.partner_id.commercial_partner_id, company)
-            message = order._get_credit_check_message(pending[key])
+            message = order._get_credit_check_message(
+                pending[key], excluded_orders=excluded_orders
+            )
             pending[key] += order._get_credit_amount()
             if message and not order._get_valid_credit_approval():
                 refusals[order] = message
         return refusals
 
-    def _check_credit_before_confirm(self):
+    def _check_credit_before_confirm(self, confirmed=False):
         """Refuse to confirm the orders credit control stops (see
         _get_credit_refusals)."""
-        refusals = self._get_credit_refusals()
+        refusals = self._get_credit_refusals(confirmed=confirmed)
         if refusals:
             raise UserError(
                 _(

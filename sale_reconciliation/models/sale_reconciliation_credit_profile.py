@@ -315,9 +315,14 @@ class SaleReconciliationCreditProfile(models.Model):
     # -------------------------------------------------------------------------
 
     @api.model
-    def _get_credit_figures(self, company, partner_ids=None, include_all=True):
+    def _get_credit_figures(
+        self, company, partner_ids=None, include_all=True, excluded_orders=None
+    ):
         """Credit figures of commercial partners in ``company``, in its
         currency, as ``{partner_id: {field: value}}``.
+
+        ``excluded_orders``: confirmed orders left out of the exposure (those
+        a write or create just confirmed, checked as they are confirmed).
 
         ``partner_ids`` None means every customer with a receivable, an order,
         a draft invoice, a hold, a rating override or a profile in the company.
@@ -331,7 +336,9 @@ class SaleReconciliationCreditProfile(models.Model):
             return {}
         self._flush_credit_sources()
         receivables = self._query_receivables(company, partner_ids, today)
-        orders = self._query_orders_to_invoice(company, partner_ids, today)
+        orders = self._query_orders_to_invoice(
+            company, partner_ids, today, excluded_orders=excluded_orders
+        )
         drafts = self._query_draft_invoices(company, partner_ids)
         lateness = self._query_average_days_late(company, partner_ids, today)
 
@@ -483,7 +490,9 @@ class SaleReconciliationCreditProfile(models.Model):
         )
         return {row[0]: row[1:] for row in rows}
 
-    def _query_orders_to_invoice(self, company, partner_ids, today):
+    def _query_orders_to_invoice(
+        self, company, partner_ids, today, excluded_orders=None
+    ):
         """{partner: what confirmed orders still have to invoice}, in the
         company currency at today's rate, as Odoo counts it for its credit
         limit (res.partner._compute_credit_to_invoice): the orders' amount to
@@ -498,6 +507,8 @@ class SaleReconciliationCreditProfile(models.Model):
         ]
         if partner_ids is not None:
             domain.append(("partner_id.commercial_partner_id", "in", list(partner_ids)))
+        if excluded_orders:
+            domain.append(("id", "not in", excluded_orders.ids))
         # sudo: sale.order - the figures add up every order of the customer,
         # whoever reads them (callers decide who may).
         orders_sudo = self.env["sale.order"].sudo().with_company(company).search(domain)

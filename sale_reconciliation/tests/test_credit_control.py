@@ -234,6 +234,133 @@ class TestCreditControl(StatementCommon):
         self.assertIn("excess $\xa0100.00", str(refusal.exception))
         self.assertEqual(order.state, "cancel")
 
+    def test_block_checks_the_new_lines_of_the_confirming_write(self):
+        """As a salesperson through the API: lines added by the write that
+        confirms count, not the quotation as it was."""
+        self.company.credit_policy = "block"
+        order = self.quotation(100.0).with_user(self.salesperson)
+        # Caught without a savepoint of the caller's: the refusal itself
+        # leaves nothing written.
+        try:
+            order.write(
+                {
+                    "state": "sale",
+                    "order_line": [
+                        Command.create(
+                            {
+                                "product_id": self.product_service.id,
+                                "product_uom_qty": 1,
+                                "price_unit": 1200.0,
+                                "tax_id": False,
+                            }
+                        )
+                    ],
+                }
+            )
+        except UserError as refusal:
+            message = str(refusal)
+        else:
+            self.fail("credit control let the order through")
+        self.assertIn("exposure $\xa00.00", message)
+        self.assertIn("this order $\xa01,300.00", message)
+        self.assertIn("excess $\xa0300.00", message)
+        self.assertEqual(order.state, "draft")
+        self.assertEqual(order.amount_total, 100.0)
+        self.assertEqual(len(order.order_line), 1)
+        # Within the limit: confirmed, its exposure counted once.
+        order.write(
+            {
+                "state": "sale",
+                "order_line": [
+                    Command.update(order.order_line.id, {"price_unit": 900.0})
+                ],
+            }
+        )
+        self.assertEqual(order.state, "sale")
+        self.assertEqual(self.figures()["credit_exposure"], 900.0)
+
+    def test_block_checks_the_new_customer_of_the_confirming_write(self):
+        """As a salesperson through the API: a quotation of a customer in
+        good standing, confirmed for a customer on hold in the same write."""
+        self.company.credit_policy = "block"
+        held = self.env["res.partner"].create(
+            {
+                "name": "Held Customer",
+                "user_id": self.salesperson.id,
+                "credit_hold": True,
+                "credit_hold_reason": "Bounced cheque",
+            }
+        )
+        order = self.quotation(10.0).with_user(self.salesperson)
+        with self.assertRaises(UserError) as refusal:
+            order.write({"state": "sale", "partner_id": held.id})
+        self.assertIn("Bounced cheque", str(refusal.exception))
+        self.assertEqual(order.state, "draft")
+        self.assertEqual(order.partner_id, self.customer)
+        # Within the customer's credit: confirmed, the new customer following.
+        good = self.env["res.partner"].create(
+            {"name": "Good Customer", "user_id": self.salesperson.id}
+        )
+        order.write({"state": "sale", "partner_id": good.id})
+        self.assertEqual(order.state, "sale")
+        self.assertIn(good, order.message_partner_ids)
+
+    def test_block_checks_orders_created_confirmed(self):
+        """As a salesperson through the API: an order created in the state
+        'sale', by its values or by default_state in the context, is checked
+        as a confirmation, and nothing is created when refused."""
+        self.company.credit_policy = "block"
+        self.invoice_at(self.today, 800.0)
+        Order = self.env["sale.order"].with_user(self.salesperson)
+
+        def values(amount, **extra):
+            return {
+                "partner_id": self.customer.id,
+                "order_line": [
+                    Command.create(
+                        {
+                            "product_id": self.product_service.id,
+                            "product_uom_qty": 1,
+                            "price_unit": amount,
+                            "tax_id": False,
+                        }
+                    )
+                ],
+                **extra,
+            }
+
+        domain = [("partner_id", "=", self.customer.id)]
+        count = Order.search_count(domain)
+        for order_model, vals in (
+            (Order, values(300.0, state="sale")),
+            (Order.with_context(default_state="sale"), values(300.0)),
+        ):
+            # Caught without a savepoint of the caller's: nothing created.
+            try:
+                order_model.create(vals)
+            except UserError as refusal:
+                self.assertIn("excess $\xa0100.00", str(refusal))
+            else:
+                self.fail("credit control let the order through")
+            self.assertEqual(Order.search_count(domain), count)
+        # A default of the user's own (ir.default, which any user may set).
+        self.env["ir.default"].with_user(self.salesperson).set(
+            "sale.order", "state", "sale", user_id=True
+        )
+        with self.assertRaises(UserError) as refusal:
+            Order.create(values(300.0))
+        self.assertIn("excess $\xa0100.00", str(refusal.exception))
+        self.env["ir.default"].with_user(self.salesperson).set(
+            "sale.order", "state", False, user_id=True
+        )
+        # Two created confirmed together add up, as two confirmed together.
+        with self.assertRaises(UserError):
+            Order.create([values(150.0, state="sale"), values(150.0, state="sale")])
+        self.assertEqual(Order.search_count(domain), count)
+        within = Order.create(values(150.0, state="sale"))
+        self.assertEqual(within.state, "sale")
+        self.assertEqual(within.reconciliation_state, "open")
+
     def test_block_counts_orders_confirmed_together(self):
         self.company.credit_policy = "block"
         first, second = self.quotation(600.0), self.quotation(600.0)
