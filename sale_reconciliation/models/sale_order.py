@@ -430,12 +430,14 @@ class SaleOrder(models.Model):
         )
         with self.env.cr.savepoint() if created_confirmed else nullcontext():
             orders = super().create(vals_list)
+            refresh = self.env["sale.reconciliation.status.refresh"]
+            refresh._set_new(orders, ORDER_FIGURES)
             confirmed = orders.filtered(lambda order: order.state == "sale")
+            refresh._mark(orders=confirmed)
             confirmed._check_sales_period_open(_("confirm"))
             confirmed._check_credit_before_confirm(confirmed=True)
-        refresh = self.env["sale.reconciliation.status.refresh"]
-        refresh._set_new(orders, ORDER_FIGURES)
-        refresh._mark(orders=confirmed)
+            # A sale counts in its customer's credit exposure from now on.
+            confirmed._mark_credit_refresh()
         return orders
 
     def write(self, vals):

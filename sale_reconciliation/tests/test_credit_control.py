@@ -292,9 +292,13 @@ class TestCreditControl(StatementCommon):
             }
         )
         order = self.quotation(10.0).with_user(self.salesperson)
-        with self.assertRaises(UserError) as refusal:
+        # Caught without a savepoint of the caller's: nothing written.
+        try:
             order.write({"state": "sale", "partner_id": held.id})
-        self.assertIn("Bounced cheque", str(refusal.exception))
+        except UserError as refusal:
+            self.assertIn("Bounced cheque", str(refusal))
+        else:
+            self.fail("credit control let the order through")
         self.assertEqual(order.state, "draft")
         self.assertEqual(order.partner_id, self.customer)
         # Within the customer's credit: confirmed, the new customer following.
@@ -347,9 +351,13 @@ class TestCreditControl(StatementCommon):
         self.env["ir.default"].with_user(self.salesperson).set(
             "sale.order", "state", "sale", user_id=True
         )
-        with self.assertRaises(UserError) as refusal:
+        try:
             Order.create(values(300.0))
-        self.assertIn("excess $\xa0100.00", str(refusal.exception))
+        except UserError as refusal:
+            self.assertIn("excess $\xa0100.00", str(refusal))
+        else:
+            self.fail("credit control let the order through")
+        self.assertEqual(Order.search_count(domain), count)
         self.env["ir.default"].with_user(self.salesperson).set(
             "sale.order", "state", False, user_id=True
         )
@@ -357,9 +365,16 @@ class TestCreditControl(StatementCommon):
         with self.assertRaises(UserError):
             Order.create([values(150.0, state="sale"), values(150.0, state="sale")])
         self.assertEqual(Order.search_count(domain), count)
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        self.env.cr.execute("DELETE FROM sale_reconciliation_credit_refresh")
         within = Order.create(values(150.0, state="sale"))
         self.assertEqual(within.state, "sale")
         self.assertEqual(within.reconciliation_state, "open")
+        # Its customer is queued for the refresh of the stored credit figures.
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        self.assertEqual(self.queued_customers(), {self.customer.id})
 
     def test_block_counts_orders_confirmed_together(self):
         self.company.credit_policy = "block"
