@@ -57,6 +57,17 @@ class TestCreditControl(StatementCommon):
         self.env.cr.precommit.run()
         self.Profile._cron_refresh_queued()
 
+    def assert_refused_undone(self, call, text):
+        """``call()`` is refused with ``text``, caught here without a
+        savepoint of ours, as a caller catching it would: what it wrote is
+        undone by the refusal itself. Returns the message."""
+        try:
+            call()
+        except UserError as refusal:
+            self.assertIn(text, str(refusal))
+            return str(refusal)
+        self.fail("credit control let the order through")
+
     def queued_customers(self):
         self.env.flush_all()
         self.env.cr.execute(
@@ -239,31 +250,20 @@ class TestCreditControl(StatementCommon):
         confirms count, not the quotation as it was."""
         self.company.credit_policy = "block"
         order = self.quotation(100.0).with_user(self.salesperson)
-        # Caught without a savepoint of the caller's: the refusal itself
-        # leaves nothing written.
-        try:
-            order.write(
-                {
-                    "state": "sale",
-                    "order_line": [
-                        Command.create(
-                            {
-                                "product_id": self.product_service.id,
-                                "product_uom_qty": 1,
-                                "price_unit": 1200.0,
-                                "tax_id": False,
-                            }
-                        )
-                    ],
-                }
-            )
-        except UserError as refusal:
-            message = str(refusal)
-        else:
-            self.fail("credit control let the order through")
+        big_line = Command.create(
+            {
+                "product_id": self.product_service.id,
+                "product_uom_qty": 1,
+                "price_unit": 1200.0,
+                "tax_id": False,
+            }
+        )
+        message = self.assert_refused_undone(
+            lambda: order.write({"state": "sale", "order_line": [big_line]}),
+            "excess $\xa0300.00",
+        )
         self.assertIn("exposure $\xa00.00", message)
         self.assertIn("this order $\xa01,300.00", message)
-        self.assertIn("excess $\xa0300.00", message)
         self.assertEqual(order.state, "draft")
         self.assertEqual(order.amount_total, 100.0)
         self.assertEqual(len(order.order_line), 1)
@@ -292,13 +292,10 @@ class TestCreditControl(StatementCommon):
             }
         )
         order = self.quotation(10.0).with_user(self.salesperson)
-        # Caught without a savepoint of the caller's: nothing written.
-        try:
-            order.write({"state": "sale", "partner_id": held.id})
-        except UserError as refusal:
-            self.assertIn("Bounced cheque", str(refusal))
-        else:
-            self.fail("credit control let the order through")
+        self.assert_refused_undone(
+            lambda: order.write({"state": "sale", "partner_id": held.id}),
+            "Bounced cheque",
+        )
         self.assertEqual(order.state, "draft")
         self.assertEqual(order.partner_id, self.customer)
         # Within the customer's credit: confirmed, the new customer following.
@@ -339,24 +336,18 @@ class TestCreditControl(StatementCommon):
             (Order, values(300.0, state="sale")),
             (Order.with_context(default_state="sale"), values(300.0)),
         ):
-            # Caught without a savepoint of the caller's: nothing created.
-            try:
-                order_model.create(vals)
-            except UserError as refusal:
-                self.assertIn("excess $\xa0100.00", str(refusal))
-            else:
-                self.fail("credit control let the order through")
+            self.assert_refused_undone(
+                lambda order_model=order_model, vals=vals: order_model.create(vals),
+                "excess $\xa0100.00",
+            )
             self.assertEqual(Order.search_count(domain), count)
         # A default of the user's own (ir.default, which any user may set).
         self.env["ir.default"].with_user(self.salesperson).set(
             "sale.order", "state", "sale", user_id=True
         )
-        try:
-            Order.create(values(300.0))
-        except UserError as refusal:
-            self.assertIn("excess $\xa0100.00", str(refusal))
-        else:
-            self.fail("credit control let the order through")
+        self.assert_refused_undone(
+            lambda: Order.create(values(300.0)), "excess $\xa0100.00"
+        )
         self.assertEqual(Order.search_count(domain), count)
         self.env["ir.default"].with_user(self.salesperson).set(
             "sale.order", "state", False, user_id=True
