@@ -480,13 +480,11 @@ class SaleOrder(models.Model):
         )
         if credit_changes:
             confirmed._mark_credit_refresh()
-        if check_credit_after:
-            # A refusal undoes the write, whoever catches it.
-            with self.env.cr.savepoint():
-                result = super().write(vals)
-                to_confirm._check_credit_before_confirm(confirmed=True)
-        else:
+        # A refusal after the write undoes it, whoever catches it.
+        with self.env.cr.savepoint() if check_credit_after else nullcontext():
             result = super().write(vals)
+            if check_credit_after:
+                to_confirm._check_credit_before_confirm(confirmed=True)
         if ({"state"} | ORDER_AMOUNT_FIELDS) & fnames:
             # Nor is a sale made in a closed period: orders confirmed by this
             # write are checked on the date they have now (action_confirm
