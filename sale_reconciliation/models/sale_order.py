@@ -193,6 +193,11 @@ class SaleOrder(models.Model):
     def _compute_reconciliation(self):
         confirmed = self.filtered(lambda order: order.state == "sale")
         (self - confirmed).update(ORDER_FIGURES)
+        # Orders with nothing invoiced yet (just confirmed, most of them):
+        # open, with nothing invoiced nor paid, found in one query.
+        uninvoiced = confirmed._filter_reconciliation_uninvoiced()
+        uninvoiced._set_reconciliation_uninvoiced_figures()
+        confirmed -= uninvoiced
         try:
             confirmed._prefetch_reconciliation_data()
         except psycopg2.Error:
@@ -224,6 +229,64 @@ class SaleOrder(models.Model):
         # The orders whose figures changed are updated when the ORM writes
         # them; the others are updated all the same.
         self.browse(unchanged_ids)._touch_reconciliation_rows()
+
+    def _filter_reconciliation_uninvoiced(self):
+        """These orders (confirmed) of which nothing was invoiced yet, not
+        even in a draft or cancelled invoice, and at least one rounding unit
+        of a product ordered: their figures are those of an open order with
+        nothing invoiced nor paid (_get_reconciliation_analysis finds the
+        same, reading them one by one)."""
+        order_ids = [order_id for order_id in self._ids if isinstance(order_id, int)]
+        if not order_ids:
+            return self.browse()
+        # SQL: one query for a batch, where reading the lines through the
+        # ORM cost more than Odoo's own confirmation of them (profiled: 190
+        # Python calls an order, 3% of confirming it).
+        self.env["sale.order.line"].flush_model(
+            ["order_id", "display_type", "is_downpayment", "product_id"]
+            + ["product_uom", "product_uom_qty", "invoice_lines"]
+        )
+        self.env["product.product"].flush_model(["product_tmpl_id"])
+        self.env["product.template"].flush_model(["type"])
+        self.env["uom.uom"].flush_model(["rounding"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT DISTINCT line.order_id
+                  FROM sale_order_line line
+                  JOIN product_product product ON product.id = line.product_id
+                  JOIN product_template template
+                       ON template.id = product.product_tmpl_id
+                  JOIN uom_uom uom ON uom.id = line.product_uom
+                 WHERE line.order_id = ANY(%(order_ids)s)
+                   AND line.display_type IS NULL
+                   AND line.is_downpayment IS NOT TRUE
+                   AND template.type != 'combo'
+                   AND line.product_uom_qty >= COALESCE(NULLIF(uom.rounding, 0), 0.01)
+                   AND NOT EXISTS (
+                           SELECT
+                             FROM sale_order_line invoiced
+                             JOIN sale_order_line_invoice_rel rel
+                                  ON rel.order_line_id = invoiced.id
+                            WHERE invoiced.order_id = line.order_id
+                       )
+                """,
+                order_ids=order_ids,
+            )
+        )
+        return self.browse(order_id for (order_id,) in rows)
+
+    def _set_reconciliation_uninvoiced_figures(self):
+        """Assign these orders the figures of an open order with nothing
+        invoiced yet, where theirs differ; the others are updated all the
+        same (see _touch_reconciliation_rows)."""
+        figures = ORDER_FIGURES | {"reconciliation_state": "open"}
+        stored = zip(self.ids, *(self.mapped(fname) for fname in figures))
+        expected = list(figures.values())
+        stale_ids = {order_id for order_id, *values in stored if values != expected}
+        stale = self.browse(stale_ids)
+        stale.update(figures)
+        (self - stale)._touch_reconciliation_rows()
 
     def _set_reconciliation_figures(self, figures):
         """Assign the figures that changed; those that did not keep their
@@ -783,6 +846,8 @@ class SaleOrder(models.Model):
     def _prefetch_reconciliation_data(self):
         """Load what _get_reconciliation_analysis reads, for all these orders
         at once: a few queries per batch instead of a dozen per order."""
+        if not self:
+            return
         self.order_line.fetch(
             ["order_id", "display_type", "is_downpayment", "product_id"]
             + ["product_uom", "product_uom_qty", "qty_delivered", "price_unit"]

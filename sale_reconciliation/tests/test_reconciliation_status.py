@@ -27,6 +27,41 @@ class TestOrderReconciliationStatus(SaleReconciliationCommon):
         order._action_cancel()
         self.assertEqual(order.reconciliation_state, "none")
 
+    def test_orders_confirmed_together_get_the_figures_of_each_alone(self):
+        """Orders confirmed in one batch, some with nothing to invoice (a
+        line of no quantity, or of less than its unit's rounding): each gets
+        the figures its own analysis gives."""
+        whole_units = self.env["uom.uom"].create(
+            {
+                "name": "Whole units",
+                "category_id": self.env.ref("uom.product_uom_categ_unit").id,
+                "uom_type": "bigger",
+                "factor_inv": 1.0,
+                "rounding": 1.0,
+            }
+        )
+        ordered = self.create_order([(self.product_delivered, 5)], confirm=False)
+        nothing = self.create_order([(self.product_ordered, 0)], confirm=False)
+        fraction = self.create_order([(self.product_ordered, 0.4)], confirm=False)
+        fraction.order_line.product_uom = whole_units
+        section_only = self.create_order([(self.product_ordered, 3)], confirm=False)
+        section_only.order_line.unlink()
+        section_only.order_line = [
+            Command.create({"display_type": "line_section", "name": "Nothing"})
+        ]
+        orders = ordered | nothing | fraction | section_only
+        orders.action_confirm()
+        self.assertEqual(
+            orders.mapped("reconciliation_state"),
+            ["open", "reconciled", "reconciled", "open"],
+        )
+        for order in orders:
+            self.assertEqual(
+                order.reconciliation_state,
+                order._get_reconciliation_analysis()["state"],
+            )
+            self.assertOrderFigures(order, order.reconciliation_state, 0.0, 0.0, 0.0)
+
     def test_delivered_invoiced_paid_is_reconciled(self):
         order = self.create_order(
             [(self.product_delivered, 5), (self.product_ordered, 2)]
