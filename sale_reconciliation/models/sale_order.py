@@ -281,7 +281,7 @@ class SaleOrder(models.Model):
         invoiced yet, where theirs differ; the others are updated all the
         same (see _touch_reconciliation_rows)."""
         figures = ORDER_FIGURES | {"reconciliation_state": "open"}
-        stored = zip(self.ids, *(self.mapped(fname) for fname in figures))
+        stored = zip(self.ids, *(self.mapped(fname) for fname in figures), strict=True)
         expected = list(figures.values())
         stale_ids = {order_id for order_id, *values in stored if values != expected}
         stale = self.browse(stale_ids)
