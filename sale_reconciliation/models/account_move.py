@@ -34,6 +34,16 @@ CREDIT_MOVE_FIELDS = {
     "currency_id",
     "company_id",
 }
+# Entry fields whose change may change the customer and company its credit
+# counts for, or whether it counts at all: the customer before the write is
+# marked too.
+CREDIT_MOVE_CUSTOMER_FIELDS = {
+    "partner_id",
+    "company_id",
+    "move_type",
+    "line_ids",
+    "invoice_line_ids",
+}
 
 
 INVOICE_RECONCILIATION_STATES = [
@@ -128,7 +138,9 @@ class AccountMove(models.Model):
         ):
             self._check_followup_dispute_rights()
         moves = super().create(vals_list)
-        moves._mark_credit_refresh()
+        self.env["sale.reconciliation.credit.profile"]._mark_documents_for_refresh(
+            moves
+        )
         # Posted entries, and customer documents of any state (an order's
         # draft invoice or credit note changes its figures too).
         self.env["sale.reconciliation.status.refresh"]._mark(
@@ -153,9 +165,12 @@ class AccountMove(models.Model):
         ):
             self._check_followup_dispute_rights()
         refresh = self.env["sale.reconciliation.status.refresh"]
-        credit_changes = bool(CREDIT_MOVE_FIELDS & fnames)
+        customer_changes = bool(CREDIT_MOVE_CUSTOMER_FIELDS & fnames)
+        credit_changes = customer_changes or bool(CREDIT_MOVE_FIELDS & fnames)
         payments_changes = "matched_payment_ids" in fnames
-        if credit_changes:
+        if customer_changes:
+            # The customer it leaves; for the other fields (a posting...),
+            # the customer is the same after the write, marked then.
             self._mark_credit_refresh()
         if payments_changes:
             unlinked_payments = refresh._get_concerned(
@@ -163,7 +178,11 @@ class AccountMove(models.Model):
             )
         result = super().write(vals)
         if credit_changes:
-            self._mark_credit_refresh()
+            # Its customer as it is at the commit, however often Odoo's flows
+            # write it meanwhile.
+            self.env["sale.reconciliation.credit.profile"]._mark_documents_for_refresh(
+                self
+            )
         if payments_changes:
             refresh._mark_concerned(unlinked_payments)
             refresh._mark(payments=self.matched_payment_ids)
@@ -196,8 +215,11 @@ class AccountMove(models.Model):
         )
 
     def _mark_credit_refresh(self):
-        # Customer documents and entries on a receivable account only: a
-        # vendor bill or a bank fee says nothing of a customer's credit.
+        # The customers of these entries now, before a change that may take
+        # the entry from them or its deletion (_mark_documents_for_refresh
+        # reads them at the commit, as this does). Customer documents and
+        # entries on a receivable account only: a vendor bill or a bank fee
+        # says nothing of a customer's credit.
         self.env["sale.reconciliation.credit.profile"]._mark_for_refresh(
             (move.commercial_partner_id, move.company_id)
             for move in self
@@ -287,7 +309,9 @@ class AccountPartialReconcile(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         partials = super().create(vals_list)
-        partials._mark_credit_refresh()
+        self.env["sale.reconciliation.credit.profile"]._mark_documents_for_refresh(
+            partials.debit_move_id | partials.credit_move_id
+        )
         partials._mark_reconciliation_refresh()
         return partials
 

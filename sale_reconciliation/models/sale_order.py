@@ -500,7 +500,9 @@ class SaleOrder(models.Model):
             confirmed._check_sales_period_open(_("confirm"))
             confirmed._check_credit_before_confirm(confirmed=True)
             # A sale counts in its customer's credit exposure from now on.
-            confirmed._mark_credit_refresh()
+            self.env["sale.reconciliation.credit.profile"]._mark_documents_for_refresh(
+                confirmed
+            )
         return orders
 
     def write(self, vals):
@@ -556,7 +558,10 @@ class SaleOrder(models.Model):
                 self.filtered(lambda o: o.state == "sale") - confirmed
             )._check_sales_period_open(_("confirm"))
         if credit_changes:
-            self._mark_credit_refresh()
+            # Their customer as it is at the commit.
+            self.env["sale.reconciliation.credit.profile"]._mark_documents_for_refresh(
+                self
+            )
         if RECONCILIATION_ORDER_FIELDS & fnames:
             # Quotations edited stay with nothing to reconcile.
             changed = self if "state" in fnames else confirmed
@@ -568,6 +573,8 @@ class SaleOrder(models.Model):
     # -------------------------------------------------------------------------
 
     def _mark_credit_refresh(self):
+        # The customers of these orders now: before a change that may take
+        # the order from them (those after it are read at the commit).
         self.env["sale.reconciliation.credit.profile"]._mark_for_refresh(
             (order.partner_id, order.company_id)
             for order in self

@@ -17,6 +17,7 @@ CREDIT_RATINGS = [
 # Key, in the cursor's precommit data, of the (partner, company) pairs whose
 # credit figures are queued for a refresh when the transaction commits.
 PENDING_REFRESH_KEY = "sale_reconciliation.credit_refresh"
+PENDING_DOCUMENTS_KEY = "sale_reconciliation.credit_refresh_documents"
 REFRESH_QUEUED_CRON_XMLID = "sale_reconciliation.ir_cron_refresh_queued_credit_profiles"
 
 # Payment behaviour is rated over this many days.
@@ -173,26 +174,116 @@ class SaleReconciliationCreditProfile(models.Model):
         Nothing is computed nor locked in the transaction that changed the
         documents: two users posting for the same customer at once never wait
         for nor fail on each other because of credit figures. The check made
-        when an order is confirmed reads live figures, not these."""
+        when an order is confirmed reads live figures, not these.
+
+        For the customers a document has once changed, see
+        _mark_documents_for_refresh."""
         pairs = {
             (partner.id, company.id)
             for partner, company in pairs
             if partner and company
         }
-        if not pairs:
-            return
+        if pairs:
+            self._get_pending_refresh(PENDING_REFRESH_KEY, set).update(pairs)
+
+    @api.model
+    def _mark_documents_for_refresh(self, records):
+        """Queue, when the transaction commits, the customers of ``records``
+        (sales orders, journal entries or journal items) as they are then:
+        confirmed orders, customer documents and entries on a receivable
+        account. Recording them costs Odoo's flows nothing but their ids,
+        however often a flow writes them; they are read in one query at the
+        commit. The customer a document leaves is marked before it changes
+        (_mark_for_refresh)."""
+        ids = [record_id for record_id in records._ids if isinstance(record_id, int)]
+        if ids:
+            documents = self._get_pending_refresh(PENDING_DOCUMENTS_KEY, dict)
+            documents.setdefault(records._name, set()).update(ids)
+
+    def _get_pending_refresh(self, key, factory):
         precommit = self.env.cr.precommit
-        pending = precommit.data.get(PENDING_REFRESH_KEY)
+        pending = precommit.data.get(key)
         if pending is None:
-            pending = precommit.data[PENDING_REFRESH_KEY] = set()
+            pending = precommit.data[key] = factory()
             # sudo: the queue and the scheduled action are technical; whoever
             # changed a document queues its customer.
             precommit.add(self.sudo()._queue_pending)
-        pending.update(pairs)
+        return pending
+
+    def _get_pending_documents_query(self, documents):
+        """The (partner, company) pairs of the documents marked, as a query;
+        None when there are none."""
+        queries = []
+        if order_ids := documents.get("sale.order"):
+            self.env["sale.order"].flush_model(["partner_id", "company_id", "state"])
+            queries.append(
+                SQL(
+                    "SELECT partner_id, company_id FROM sale_order "
+                    "WHERE id = ANY(%s) AND state = 'sale'",
+                    sorted(order_ids),
+                )
+            )
+        if move_ids := documents.get("account.move"):
+            Move = self.env["account.move"]
+            Move.flush_model(["commercial_partner_id", "company_id", "move_type"])
+            self.env["account.move.line"].flush_model(["move_id", "account_id"])
+            self.env["account.account"].flush_model(["account_type"])
+            queries.append(
+                SQL(
+                    """
+                    SELECT move.commercial_partner_id, move.company_id
+                      FROM account_move move
+                     WHERE move.id = ANY(%(ids)s)
+                       AND move.commercial_partner_id IS NOT NULL
+                       AND (move.move_type IN %(sale_types)s OR EXISTS (
+                                SELECT
+                                  FROM account_move_line line
+                                  JOIN account_account account
+                                       ON account.id = line.account_id
+                                 WHERE line.move_id = move.id
+                                   AND account.account_type = 'asset_receivable'
+                           ))
+                    """,
+                    ids=sorted(move_ids),
+                    sale_types=tuple(Move.get_sale_types(include_receipts=True)),
+                )
+            )
+        if line_ids := documents.get("account.move.line"):
+            self.env["account.move.line"].flush_model(
+                ["partner_id", "company_id", "account_id"]
+            )
+            self.env["account.account"].flush_model(["account_type"])
+            queries.append(
+                SQL(
+                    """
+                    SELECT line.partner_id, line.company_id
+                      FROM account_move_line line
+                      JOIN account_account account ON account.id = line.account_id
+                     WHERE line.id = ANY(%s)
+                       AND line.partner_id IS NOT NULL
+                       AND account.account_type = 'asset_receivable'
+                    """,
+                    sorted(line_ids),
+                )
+            )
+        return SQL(" UNION ").join(queries) if queries else None
 
     def _queue_pending(self):
-        pending = self.env.cr.precommit.data.pop(PENDING_REFRESH_KEY, set())
-        if not pending:
+        data = self.env.cr.precommit.data
+        pending = data.pop(PENDING_REFRESH_KEY, set())
+        documents_query = self._get_pending_documents_query(
+            data.pop(PENDING_DOCUMENTS_KEY, {})
+        )
+        queries = [documents_query] if documents_query else []
+        if pending:
+            queries.append(
+                SQL(
+                    "SELECT * FROM unnest(%s::int[], %s::int[])",
+                    [partner_id for partner_id, _company_id in pending],
+                    [company_id for _partner_id, company_id in pending],
+                )
+            )
+        if not queries:
             return
         cron = self.env["ir.cron"].browse(
             self.env["ir.model.data"]._xmlid_to_res_id(
@@ -211,9 +302,8 @@ class SaleReconciliationCreditProfile(models.Model):
                 WITH queued AS (
                     INSERT INTO sale_reconciliation_credit_refresh
                                 (partner_id, company_id)
-                    SELECT partner.commercial_partner_id, pair.company_id
-                      FROM unnest(%(partners)s::int[], %(companies)s::int[])
-                           AS pair(partner_id, company_id)
+                    SELECT DISTINCT partner.commercial_partner_id, pair.company_id
+                      FROM (%(pairs)s) AS pair(partner_id, company_id)
                       -- a customer or company made and undone in this
                       -- transaction (a savepoint rolled back) is left out.
                       JOIN res_partner partner ON partner.id = pair.partner_id
@@ -230,8 +320,7 @@ class SaleReconciliationCreditProfile(models.Model):
                    AND EXISTS (SELECT FROM queued)
                 RETURNING cron_id
                 """,
-                partners=[partner_id for partner_id, _company_id in pending],
-                companies=[company_id for _partner_id, company_id in pending],
+                pairs=SQL(" UNION ").join(queries),
                 now=now,
                 uid=self.env.uid,
                 cron=cron.id or 0,

@@ -113,6 +113,46 @@ class TestCreditControl(StatementCommon):
             self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), 1
         )
 
+    def test_entries_queue_their_customers_as_at_the_commit(self):
+        other = self.env["res.partner"].create(
+            {"name": "Other Customer", "is_company": True}
+        )
+
+        def queued_at_commit():
+            self.env.flush_all()
+            self.env.cr.precommit.run()
+            queued = self.queued_customers()
+            self.env.cr.execute("DELETE FROM sale_reconciliation_credit_refresh")
+            return queued
+
+        queued_at_commit()
+        invoice = self.invoice_at(self.today, 100.0)
+        self.assertEqual(queued_at_commit(), {self.customer.id})
+        # An invoice moved to another customer: the one it leaves and the
+        # one it goes to.
+        invoice.button_draft()
+        invoice.partner_id = other
+        invoice.action_post()
+        self.assertEqual(queued_at_commit(), {self.customer.id, other.id})
+        # Its payment: the customer, through the matching too.
+        self.pay_at(invoice, self.today, amount=40.0)
+        self.assertEqual(queued_at_commit(), {other.id})
+        # A vendor bill says nothing of a customer's credit.
+        bill = self.init_invoice(
+            "in_invoice",
+            partner=self.customer,
+            invoice_date=self.today,
+            amounts=[50.0],
+            taxes=[],
+        )
+        bill.action_post()
+        self.assertEqual(queued_at_commit(), set())
+        # An invoice made and undone in a savepoint queues nobody.
+        with self.assertRaises(UserError), self.env.cr.savepoint():
+            self.invoice_at(self.today, 70.0, partner=other)
+            raise UserError(self.env._("undone"))
+        self.assertEqual(queued_at_commit(), set())
+
     # -------------------------------------------------------------------------
     # Exposure
     # -------------------------------------------------------------------------
