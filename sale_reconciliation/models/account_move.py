@@ -190,9 +190,12 @@ class AccountMove(models.Model):
             refresh._mark(moves=self)
         return result
 
-    @api.ondelete(at_uninstall=False)
-    def _unlink_mark_credit_refresh(self):
+    def unlink(self):
+        # EXTENDS account: the customers of the entries deleted, read while
+        # they still have their items (Odoo deletes the items before the
+        # entries, and its ondelete methods run after that).
         self._mark_credit_refresh()
+        return super().unlink()
 
     # -------------------------------------------------------------------------
     # HELPERS

@@ -137,6 +137,13 @@ class TestCreditControl(StatementCommon):
         # Its payment: the customer, through the matching too.
         self.pay_at(invoice, self.today, amount=40.0)
         self.assertEqual(queued_at_commit(), {other.id})
+        # A payment received on account, then reset and deleted in one
+        # transaction: its customer both times.
+        payment = self.receive_at(self.today, 30.0)
+        self.assertEqual(queued_at_commit(), {self.customer.id})
+        payment.action_draft()
+        payment.unlink()
+        self.assertEqual(queued_at_commit(), {self.customer.id})
         # A vendor bill says nothing of a customer's credit.
         bill = self.init_invoice(
             "in_invoice",
