@@ -210,9 +210,9 @@ class SaleReconciliationCreditProfile(models.Model):
             precommit.add(self.sudo()._queue_pending)
         return pending
 
-    def _get_pending_documents_query(self, documents):
-        """The (partner, company) pairs of the documents marked, as a query;
-        None when there are none."""
+    def _get_pending_documents_queries(self, documents):
+        """The queries of the (partner, company) pairs of the documents
+        marked, one a model."""
         queries = []
         if order_ids := documents.get("sale.order"):
             self.env["sale.order"].flush_model(["partner_id", "company_id", "state"])
@@ -266,15 +266,14 @@ class SaleReconciliationCreditProfile(models.Model):
                     sorted(line_ids),
                 )
             )
-        return SQL(" UNION ").join(queries) if queries else None
+        return queries
 
     def _queue_pending(self):
         data = self.env.cr.precommit.data
         pending = data.pop(PENDING_REFRESH_KEY, set())
-        documents_query = self._get_pending_documents_query(
+        queries = self._get_pending_documents_queries(
             data.pop(PENDING_DOCUMENTS_KEY, {})
         )
-        queries = [documents_query] if documents_query else []
         if pending:
             queries.append(
                 SQL(
