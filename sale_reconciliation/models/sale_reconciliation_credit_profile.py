@@ -294,15 +294,20 @@ class SaleReconciliationCreditProfile(models.Model):
         # the module adds to the confirmation of an order (profiled: 4.4 of
         # 13 ms a transaction). The cron workers are told after the commit,
         # as _trigger() does.
+        # The documents' pairs are read first, by the documents' ids
+        # (MATERIALIZED): joined with the companies in one plan, PostgreSQL
+        # scanned the company index of the whole table of orders or entries
+        # (1 ms a transaction on the benchmark's database, growing with it).
         now = fields.Datetime.now()
         rows = self.env.execute_query(
             SQL(
                 """
-                WITH queued AS (
+                WITH pair(partner_id, company_id) AS MATERIALIZED (%(pairs)s),
+                queued AS (
                     INSERT INTO sale_reconciliation_credit_refresh
                                 (partner_id, company_id)
                     SELECT DISTINCT partner.commercial_partner_id, pair.company_id
-                      FROM (%(pairs)s) AS pair(partner_id, company_id)
+                      FROM pair
                       -- a customer or company made and undone in this
                       -- transaction (a savepoint rolled back) is left out.
                       JOIN res_partner partner ON partner.id = pair.partner_id
