@@ -194,7 +194,8 @@ class AccountMove(models.Model):
         # EXTENDS account: the customers of the entries deleted, read while
         # they still have their items (Odoo deletes the items before the
         # entries, and its ondelete methods run after that).
-        self._mark_credit_refresh()
+        if self:
+            self._mark_credit_refresh()
         return super().unlink()
 
     # -------------------------------------------------------------------------

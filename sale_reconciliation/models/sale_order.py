@@ -194,8 +194,12 @@ class SaleOrder(models.Model):
         confirmed = self.filtered(lambda order: order.state == "sale")
         (self - confirmed).update(ORDER_FIGURES)
         # Orders with nothing invoiced yet (just confirmed, most of them):
-        # open, with nothing invoiced nor paid, found in one query.
-        uninvoiced = confirmed._filter_reconciliation_uninvoiced()
+        # open, with nothing invoiced nor paid, found in one query; not looked
+        # for among those Odoo says are invoiced (their invoices posted or
+        # paid), which have invoices.
+        uninvoiced = confirmed.filtered(
+            lambda order: order.invoice_status not in ("invoiced", "upselling")
+        )._filter_reconciliation_uninvoiced()
         uninvoiced._set_reconciliation_uninvoiced_figures()
         confirmed -= uninvoiced
         try:
