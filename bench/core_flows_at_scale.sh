@@ -60,4 +60,14 @@ for step in ("confirm", "post", "register", "reconcile"):
         statistics.median(w / wo for w, wo in zip(with_module, without)), 2
     )
 print("CORE " + " ".join(f"{k}={v}" for k, v in figures.items()))
+# Each round's ratios, on stderr: how far apart the rounds are.
+for number, r in enumerate(rounds, 1):
+    print(
+        f"round {number}: "
+        + " ".join(
+            f"{step}={r[f'{step}_with_s'] / r[f'{step}_without_s']:.3f}"
+            for step in ("confirm", "post", "register", "reconcile")
+        ),
+        file=sys.stderr,
+    )
 PY
