@@ -195,8 +195,8 @@ class SaleOrder(models.Model):
         (self - confirmed).update(ORDER_FIGURES)
         # Orders with nothing invoiced yet (just confirmed, most of them):
         # open, with nothing invoiced nor paid, found in one query; not looked
-        # for among those Odoo says are invoiced (their invoices posted or
-        # paid), which have invoices.
+        # for among those Odoo says are invoiced, which nearly always have
+        # invoices (the analysis below gives the others the same figures).
         uninvoiced = confirmed.filtered(
             lambda order: order.invoice_status not in ("invoiced", "upselling")
         )._filter_reconciliation_uninvoiced()
