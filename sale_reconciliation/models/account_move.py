@@ -221,17 +221,20 @@ class AccountMove(models.Model):
     def _mark_credit_refresh(self):
         # The customers of these entries now, before a change that may take
         # the entry from them or its deletion (_mark_documents_for_refresh
-        # reads them at the commit, as this does). Customer documents and
-        # entries on a receivable account only: a vendor bill or a bank fee
+        # reads them at the commit, as this does): the customer of a customer
+        # document, and of each receivable item. A vendor bill or a bank fee
         # says nothing of a customer's credit.
         self.env["sale.reconciliation.credit.profile"]._mark_for_refresh(
-            (move.commercial_partner_id, move.company_id)
-            for move in self
-            if move.commercial_partner_id
-            and (
-                move.is_sale_document(include_receipts=True)
-                or "asset_receivable" in move.line_ids.mapped("account_type")
-            )
+            [
+                (move.commercial_partner_id, move.company_id)
+                for move in self
+                if move.is_sale_document(include_receipts=True)
+            ]
+            + [
+                (line.partner_id, line.company_id)
+                for line in self.line_ids
+                if line.account_type == "asset_receivable"
+            ]
         )
 
 

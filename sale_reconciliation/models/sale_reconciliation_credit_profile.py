@@ -224,9 +224,16 @@ class SaleReconciliationCreditProfile(models.Model):
                 )
             )
         if move_ids := documents.get("account.move"):
+            # A customer document's customer (its draft counts too), and the
+            # customer of each receivable item of any entry: the credit
+            # figures add up receivables by the item's customer, and an entry
+            # moving a receivable from one customer to another has no
+            # customer of its own.
             Move = self.env["account.move"]
             Move.flush_model(["commercial_partner_id", "company_id", "move_type"])
-            self.env["account.move.line"].flush_model(["move_id", "account_id"])
+            self.env["account.move.line"].flush_model(
+                ["move_id", "partner_id", "company_id", "account_id"]
+            )
             self.env["account.account"].flush_model(["account_type"])
             queries.append(
                 SQL(
@@ -235,14 +242,14 @@ class SaleReconciliationCreditProfile(models.Model):
                       FROM account_move move
                      WHERE move.id = ANY(%(ids)s)
                        AND move.commercial_partner_id IS NOT NULL
-                       AND (move.move_type IN %(sale_types)s OR EXISTS (
-                                SELECT
-                                  FROM account_move_line line
-                                  JOIN account_account account
-                                       ON account.id = line.account_id
-                                 WHERE line.move_id = move.id
-                                   AND account.account_type = 'asset_receivable'
-                           ))
+                       AND move.move_type IN %(sale_types)s
+                     UNION
+                    SELECT line.partner_id, line.company_id
+                      FROM account_move_line line
+                      JOIN account_account account ON account.id = line.account_id
+                     WHERE line.move_id = ANY(%(ids)s)
+                       AND line.partner_id IS NOT NULL
+                       AND account.account_type = 'asset_receivable'
                     """,
                     ids=sorted(move_ids),
                     sale_types=tuple(Move.get_sale_types(include_receipts=True)),

@@ -160,6 +160,64 @@ class TestCreditControl(StatementCommon):
             raise UserError(self.env._("undone"))
         self.assertEqual(queued_at_commit(), set())
 
+    def test_entry_moving_a_receivable_queues_both_customers(self):
+        """A journal entry with no customer of its own that moves 100 of
+        receivable from one customer to another changes both customers'
+        credit figures: both are queued when it is posted, and again when it
+        is reset to draft."""
+        other = self.env["res.partner"].create(
+            {"name": "Other Customer", "is_company": True}
+        )
+        contact = self.env["res.partner"].create(
+            {"name": "Other's Buyer", "parent_id": other.id}
+        )
+        self.invoice_at(self.today, 100.0)
+        receivable = self.company_data["default_account_receivable"]
+        entry = self.env["account.move"].create(
+            {
+                "move_type": "entry",
+                "journal_id": self.company_data["default_journal_misc"].id,
+                "date": self.today,
+                "line_ids": [
+                    Command.create(
+                        {
+                            "account_id": receivable.id,
+                            "partner_id": self.customer.id,
+                            "credit": 100.0,
+                        }
+                    ),
+                    Command.create(
+                        {
+                            "account_id": receivable.id,
+                            "partner_id": contact.id,
+                            "debit": 100.0,
+                        }
+                    ),
+                ],
+            }
+        )
+        self.assertFalse(entry.commercial_partner_id)
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        self.env.cr.execute("DELETE FROM sale_reconciliation_credit_refresh")
+
+        entry.action_post()
+        self.assertEqual(self.queued_customers(), set())
+        self.env.cr.precommit.run()
+        self.assertEqual(self.queued_customers(), {self.customer.id, other.id})
+        self.Profile._cron_refresh_queued()
+        profiles = self.Profile.search(
+            [("partner_id", "in", (self.customer | other).ids)]
+        )
+        self.assertEqual(
+            {profile.partner_id: profile.receivable_amount for profile in profiles},
+            {self.customer: 0.0, other: 100.0},
+        )
+
+        entry.button_draft()
+        self.env.cr.precommit.run()
+        self.assertEqual(self.queued_customers(), {self.customer.id, other.id})
+
     # -------------------------------------------------------------------------
     # Exposure
     # -------------------------------------------------------------------------
