@@ -34,6 +34,18 @@ CREDIT_MOVE_FIELDS = {
     "currency_id",
     "company_id",
 }
+# Journal item fields whose change on a posted entry changes a customer's
+# credit figures (Odoo lets them change on posted items outside the lock dates
+# and reconciliations); the first ones may take the item from its customer.
+CREDIT_LINE_CUSTOMER_FIELDS = {"partner_id", "account_id"}
+CREDIT_LINE_FIELDS = CREDIT_LINE_CUSTOMER_FIELDS | {
+    "date_maturity",
+    "balance",
+    "debit",
+    "credit",
+    "amount_currency",
+    "currency_id",
+}
 # Entry fields whose change may change the customer and company its credit
 # counts for, or whether it counts at all: the customer before the write is
 # marked too.
@@ -286,17 +298,45 @@ class AccountMoveLine(models.Model):
 
     def write(self, vals):
         check_followup_stamp(self, [vals])
-        # EXTENDS account: an invoice line linked to another order line
-        # changes both orders' figures.
+        # EXTENDS account: a posted item edited (another customer, account,
+        # amount or due date) changes the credit figures of the customer it
+        # leaves and of the one it goes to; draft items count through their
+        # entry, marked by its own changes.
+        fnames = set(vals)
+        credit_changes = bool(CREDIT_LINE_FIELDS & fnames)
+        posted = (
+            self.filtered(lambda line: line.parent_state == "posted")
+            if credit_changes
+            else self.browse()
+        )
+        if posted and CREDIT_LINE_CUSTOMER_FIELDS & fnames:
+            posted._mark_credit_refresh()
         if "sale_line_ids" not in vals:
-            return super().write(vals)
-        # sudo: the orders the line leaves, whoever can read them.
-        refresh = self.env["sale.reconciliation.status.refresh"]
-        left = refresh._get_concerned(orders=self.sudo().sale_line_ids.order_id)
-        result = super().write(vals)
-        refresh._mark_concerned(left)
-        refresh._mark(moves=self.move_id)
+            result = super().write(vals)
+        else:
+            # An invoice line linked to another order line changes both
+            # orders' figures. sudo: the orders the line leaves, whoever can
+            # read them.
+            refresh = self.env["sale.reconciliation.status.refresh"]
+            left = refresh._get_concerned(orders=self.sudo().sale_line_ids.order_id)
+            result = super().write(vals)
+            refresh._mark_concerned(left)
+            refresh._mark(moves=self.move_id)
+        if posted:
+            self.env["sale.reconciliation.credit.profile"]._mark_documents_for_refresh(
+                posted
+            )
         return result
+
+    def _mark_credit_refresh(self):
+        # The customers of these items now, before a change that may take
+        # the item from them (_mark_documents_for_refresh reads them at the
+        # commit, as this does): receivable items only.
+        self.env["sale.reconciliation.credit.profile"]._mark_for_refresh(
+            (line.partner_id, line.company_id)
+            for line in self
+            if line.account_type == "asset_receivable"
+        )
 
     def unlink(self):
         # EXTENDS account: a draft invoice or credit note of an order deleted

@@ -218,6 +218,42 @@ class TestCreditControl(StatementCommon):
         self.env.cr.precommit.run()
         self.assertEqual(self.queued_customers(), {self.customer.id, other.id})
 
+    def test_posted_items_edited_queue_their_customers(self):
+        """A posted receivable item given another due date queues its
+        customer; given another customer, both the one it leaves and the one
+        it goes to."""
+        other = self.env["res.partner"].create(
+            {"name": "Other Customer", "is_company": True}
+        )
+        invoice = self.invoice_at(self.days_ago(40), 100.0)
+        item = invoice.line_ids.filtered(
+            lambda line: line.account_type == "asset_receivable"
+        )
+        self.commit_refresh()
+        self.assertEqual(self.Profile.search([]).partner_id, self.customer)
+        self.assertEqual(self.customer.credit_overdue_amount, 100.0)
+
+        item.date_maturity = self.today + timedelta(days=10)
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        self.assertEqual(self.queued_customers(), {self.customer.id})
+        self.Profile._cron_refresh_queued()
+        profile = self.Profile.search([("partner_id", "=", self.customer.id)])
+        self.assertEqual(profile.credit_overdue_amount, 0.0)
+
+        item.partner_id = other
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        self.assertEqual(self.queued_customers(), {self.customer.id, other.id})
+        self.Profile._cron_refresh_queued()
+        profiles = self.Profile.search(
+            [("partner_id", "in", (self.customer | other).ids)]
+        )
+        self.assertEqual(
+            {profile.partner_id: profile.receivable_amount for profile in profiles},
+            {self.customer: 0.0, other: 100.0},
+        )
+
     # -------------------------------------------------------------------------
     # Exposure
     # -------------------------------------------------------------------------
