@@ -77,6 +77,19 @@ class TestCreditControl(StatementCommon):
         )
         return {partner_id for (partner_id,) in self.env.cr.fetchall()}
 
+    def queued_at_commit(self):
+        """The customers queued once the commit's pre-commit hooks ran."""
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+        return self.queued_customers()
+
+    def refreshed_profiles(self, partners, fname):
+        """Run the scheduled refresh of the queued customers, then read
+        ``fname`` of the profiles of ``partners``: {partner: value}."""
+        self.Profile._cron_refresh_queued()
+        profiles = self.Profile.search([("partner_id", "in", partners.ids)])
+        return {profile.partner_id: profile[fname] for profile in profiles}
+
     def test_confirmed_order_queues_its_customer_and_wakes_the_refresh(self):
         cron = self.env.ref(
             "sale_reconciliation.ir_cron_refresh_queued_credit_profiles"
@@ -197,26 +210,19 @@ class TestCreditControl(StatementCommon):
             }
         )
         self.assertFalse(entry.commercial_partner_id)
-        self.env.flush_all()
-        self.env.cr.precommit.run()
+        self.queued_at_commit()
         self.env.cr.execute("DELETE FROM sale_reconciliation_credit_refresh")
 
         entry.action_post()
-        self.assertEqual(self.queued_customers(), set())
-        self.env.cr.precommit.run()
-        self.assertEqual(self.queued_customers(), {self.customer.id, other.id})
-        self.Profile._cron_refresh_queued()
-        profiles = self.Profile.search(
-            [("partner_id", "in", (self.customer | other).ids)]
-        )
+        both = self.customer | other
+        self.assertEqual(self.queued_at_commit(), set(both.ids))
         self.assertEqual(
-            {profile.partner_id: profile.receivable_amount for profile in profiles},
+            self.refreshed_profiles(both, "receivable_amount"),
             {self.customer: 0.0, other: 100.0},
         )
 
         entry.button_draft()
-        self.env.cr.precommit.run()
-        self.assertEqual(self.queued_customers(), {self.customer.id, other.id})
+        self.assertEqual(self.queued_at_commit(), set(both.ids))
 
     def test_posted_items_edited_queue_their_customers(self):
         """A posted receivable item given another due date queues its
@@ -230,27 +236,23 @@ class TestCreditControl(StatementCommon):
             lambda line: line.account_type == "asset_receivable"
         )
         self.commit_refresh()
-        self.assertEqual(self.Profile.search([]).partner_id, self.customer)
-        self.assertEqual(self.customer.credit_overdue_amount, 100.0)
+        self.assertEqual(
+            self.refreshed_profiles(self.customer, "credit_overdue_amount"),
+            {self.customer: 100.0},
+        )
 
         item.date_maturity = self.today + timedelta(days=10)
-        self.env.flush_all()
-        self.env.cr.precommit.run()
-        self.assertEqual(self.queued_customers(), {self.customer.id})
-        self.Profile._cron_refresh_queued()
-        profile = self.Profile.search([("partner_id", "=", self.customer.id)])
-        self.assertEqual(profile.credit_overdue_amount, 0.0)
+        self.assertEqual(self.queued_at_commit(), {self.customer.id})
+        self.assertEqual(
+            self.refreshed_profiles(self.customer, "credit_overdue_amount"),
+            {self.customer: 0.0},
+        )
 
         item.partner_id = other
-        self.env.flush_all()
-        self.env.cr.precommit.run()
-        self.assertEqual(self.queued_customers(), {self.customer.id, other.id})
-        self.Profile._cron_refresh_queued()
-        profiles = self.Profile.search(
-            [("partner_id", "in", (self.customer | other).ids)]
-        )
+        both = self.customer | other
+        self.assertEqual(self.queued_at_commit(), set(both.ids))
         self.assertEqual(
-            {profile.partner_id: profile.receivable_amount for profile in profiles},
+            self.refreshed_profiles(both, "receivable_amount"),
             {self.customer: 0.0, other: 100.0},
         )
 
