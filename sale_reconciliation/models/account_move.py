@@ -35,8 +35,9 @@ CREDIT_MOVE_FIELDS = {
     "company_id",
 }
 # Journal item fields whose change on a posted entry changes a customer's
-# credit figures (Odoo lets them change on posted items outside the lock dates
-# and reconciliations); the first ones may take the item from its customer.
+# credit figures (Odoo lets the due date change on any posted item, the others
+# outside the lock dates, reconciliations and hashed entries); the first ones
+# may take the item from its customer.
 CREDIT_LINE_CUSTOMER_FIELDS = {"partner_id", "account_id"}
 CREDIT_LINE_FIELDS = CREDIT_LINE_CUSTOMER_FIELDS | {
     "date_maturity",
@@ -184,6 +185,11 @@ class AccountMove(models.Model):
             # The customer it leaves; for the other fields (a posting...),
             # the customer is the same after the write, marked then.
             self._mark_credit_refresh()
+        elif "state" in fnames and vals["state"] != "posted":
+            # Reset to draft or cancelled: its items may then be edited one
+            # by one (only posted items mark their customers) before it is
+            # posted again, so the customers it leaves are marked now.
+            self.filtered(lambda move: move.state == "posted")._mark_credit_refresh()
         if payments_changes:
             unlinked_payments = refresh._get_concerned(
                 payments=self.matched_payment_ids
@@ -300,8 +306,9 @@ class AccountMoveLine(models.Model):
         check_followup_stamp(self, [vals])
         # EXTENDS account: a posted item edited (another customer, account,
         # amount or due date) changes the credit figures of the customer it
-        # leaves and of the one it goes to; draft items count through their
-        # entry, marked by its own changes.
+        # leaves and of the one it goes to. Draft items count through their
+        # entry: its posting marks the customers it has then, and its reset
+        # to draft those it had (AccountMove.write).
         fnames = set(vals)
         credit_changes = bool(CREDIT_LINE_FIELDS & fnames)
         posted = (

@@ -190,11 +190,11 @@ class SaleReconciliationCreditProfile(models.Model):
     def _mark_documents_for_refresh(self, records):
         """Queue, when the transaction commits, the customers of ``records``
         (sales orders, journal entries or journal items) as they are then:
-        confirmed orders, customer documents and entries on a receivable
-        account. Recording them costs Odoo's flows nothing but their ids,
-        however often a flow writes them; they are read in one query at the
-        commit. The customer a document leaves is marked before it changes
-        (_mark_for_refresh)."""
+        confirmed orders, customer documents, and the partners of receivable
+        items (of the entries, or the items themselves). Recording them costs
+        Odoo's flows nothing but their ids, however often a flow writes them;
+        they are read in one query at the commit. The customer a document
+        leaves is marked before it changes (_mark_for_refresh)."""
         ids = [record_id for record_id in records._ids if isinstance(record_id, int)]
         if ids:
             documents = self._get_pending_refresh(PENDING_DOCUMENTS_KEY, dict)

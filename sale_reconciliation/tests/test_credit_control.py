@@ -87,7 +87,9 @@ class TestCreditControl(StatementCommon):
         """Run the scheduled refresh of the queued customers, then read
         ``fname`` of the profiles of ``partners``: {partner: value}."""
         self.Profile._cron_refresh_queued()
-        profiles = self.Profile.search([("partner_id", "in", partners.ids)])
+        profiles = self.Profile.search(
+            [("company_id", "=", self.company.id), ("partner_id", "in", partners.ids)]
+        )
         return {profile.partner_id: profile[fname] for profile in profiles}
 
     def test_confirmed_order_queues_its_customer_and_wakes_the_refresh(self):
@@ -176,8 +178,9 @@ class TestCreditControl(StatementCommon):
     def test_entry_moving_a_receivable_queues_both_customers(self):
         """A journal entry with no customer of its own that moves 100 of
         receivable from one customer to another changes both customers'
-        credit figures: both are queued when it is posted, and again when it
-        is reset to draft."""
+        credit figures: both are queued when it is posted; so are the
+        customers its items leave when they are edited, posted or reset to
+        draft."""
         other = self.env["res.partner"].create(
             {"name": "Other Customer", "is_company": True}
         )
@@ -221,8 +224,31 @@ class TestCreditControl(StatementCommon):
             {self.customer: 0.0, other: 100.0},
         )
 
+        # Its item of the other customer moved to a revenue account, posted:
+        # the customer it leaves.
+        other_item = entry.line_ids.filtered(lambda line: line.partner_id == contact)
+        other_item.account_id = self.company_data["default_account_revenue"]
+        self.assertEqual(self.queued_at_commit(), {other.id})
+        self.assertEqual(
+            self.refreshed_profiles(other, "receivable_amount"), {other: 0.0}
+        )
+
+        # Reset to draft, its item given a third customer, posted again, in
+        # one transaction: the customer it had, and the one it has.
+        third = self.env["res.partner"].create(
+            {"name": "Third Customer", "is_company": True}
+        )
         entry.button_draft()
-        self.assertEqual(self.queued_at_commit(), set(both.ids))
+        customer_item = entry.line_ids.filtered(
+            lambda line: line.partner_id == self.customer
+        )
+        customer_item.partner_id = third
+        entry.action_post()
+        self.assertEqual(self.queued_at_commit(), {self.customer.id, third.id})
+        self.assertEqual(
+            self.refreshed_profiles(self.customer | third, "receivable_amount"),
+            {self.customer: 100.0, third: -100.0},
+        )
 
     def test_posted_items_edited_queue_their_customers(self):
         """A posted receivable item given another due date queues its
