@@ -243,17 +243,11 @@ class AccountMove(models.Model):
         # document, and of each receivable item. A vendor bill or a bank fee
         # says nothing of a customer's credit.
         self.env["sale.reconciliation.credit.profile"]._mark_for_refresh(
-            [
-                (move.commercial_partner_id, move.company_id)
-                for move in self
-                if move.is_sale_document(include_receipts=True)
-            ]
-            + [
-                (line.partner_id, line.company_id)
-                for line in self.line_ids
-                if line.account_type == "asset_receivable"
-            ]
+            (move.commercial_partner_id, move.company_id)
+            for move in self
+            if move.is_sale_document(include_receipts=True)
         )
+        self.line_ids._mark_credit_refresh()
 
 
 def check_followup_stamp(records, vals_list, create=False):
@@ -394,9 +388,4 @@ class AccountPartialReconcile(models.Model):
         return self.debit_move_id.move_id | self.credit_move_id.move_id
 
     def _mark_credit_refresh(self):
-        lines = self.debit_move_id | self.credit_move_id
-        self.env["sale.reconciliation.credit.profile"]._mark_for_refresh(
-            (line.partner_id, line.company_id)
-            for line in lines
-            if line.partner_id and line.account_type == "asset_receivable"
-        )
+        (self.debit_move_id | self.credit_move_id)._mark_credit_refresh()

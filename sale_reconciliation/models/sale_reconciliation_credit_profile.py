@@ -231,49 +231,50 @@ class SaleReconciliationCreditProfile(models.Model):
             # customer of its own.
             Move = self.env["account.move"]
             Move.flush_model(["commercial_partner_id", "company_id", "move_type"])
-            self.env["account.move.line"].flush_model(
-                ["move_id", "partner_id", "company_id", "account_id"]
-            )
-            self.env["account.account"].flush_model(["account_type"])
             queries.append(
                 SQL(
                     """
-                    SELECT move.commercial_partner_id, move.company_id
-                      FROM account_move move
-                     WHERE move.id = ANY(%(ids)s)
-                       AND move.commercial_partner_id IS NOT NULL
-                       AND move.move_type IN %(sale_types)s
-                     UNION
-                    SELECT line.partner_id, line.company_id
-                      FROM account_move_line line
-                      JOIN account_account account ON account.id = line.account_id
-                     WHERE line.move_id = ANY(%(ids)s)
-                       AND line.partner_id IS NOT NULL
-                       AND account.account_type = 'asset_receivable'
+                    SELECT commercial_partner_id, company_id
+                      FROM account_move
+                     WHERE id = ANY(%s)
+                       AND commercial_partner_id IS NOT NULL
+                       AND move_type IN %s
                     """,
-                    ids=sorted(move_ids),
-                    sale_types=tuple(Move.get_sale_types(include_receipts=True)),
+                    sorted(move_ids),
+                    tuple(Move.get_sale_types(include_receipts=True)),
+                )
+            )
+            queries.append(
+                self._get_receivable_items_query(
+                    SQL("line.move_id = ANY(%s)", sorted(move_ids))
                 )
             )
         if line_ids := documents.get("account.move.line"):
-            self.env["account.move.line"].flush_model(
-                ["partner_id", "company_id", "account_id"]
-            )
-            self.env["account.account"].flush_model(["account_type"])
             queries.append(
-                SQL(
-                    """
-                    SELECT line.partner_id, line.company_id
-                      FROM account_move_line line
-                      JOIN account_account account ON account.id = line.account_id
-                     WHERE line.id = ANY(%s)
-                       AND line.partner_id IS NOT NULL
-                       AND account.account_type = 'asset_receivable'
-                    """,
-                    sorted(line_ids),
+                self._get_receivable_items_query(
+                    SQL("line.id = ANY(%s)", sorted(line_ids))
                 )
             )
         return queries
+
+    def _get_receivable_items_query(self, condition):
+        """The query of the (partner, company) pairs of the receivable
+        journal items meeting ``condition`` (SQL on ``line``)."""
+        self.env["account.move.line"].flush_model(
+            ["move_id", "partner_id", "company_id", "account_id"]
+        )
+        self.env["account.account"].flush_model(["account_type"])
+        return SQL(
+            """
+            SELECT line.partner_id, line.company_id
+              FROM account_move_line line
+              JOIN account_account account ON account.id = line.account_id
+             WHERE %s
+               AND line.partner_id IS NOT NULL
+               AND account.account_type = 'asset_receivable'
+            """,
+            condition,
+        )
 
     def _queue_pending(self):
         data = self.env.cr.precommit.data

@@ -134,9 +134,7 @@ class TestCreditControl(StatementCommon):
         )
 
         def queued_at_commit():
-            self.env.flush_all()
-            self.env.cr.precommit.run()
-            queued = self.queued_customers()
+            queued = self.queued_at_commit()
             self.env.cr.execute("DELETE FROM sale_reconciliation_credit_refresh")
             return queued
 
